@@ -1,0 +1,132 @@
+// Benchmarks of SlabAllocator at a steady live set: each iteration frees a
+// random live allocation and allocates a new one (one allocate+free pair).
+// Fixed seed, all random numbers generated before timing.
+//
+// Workloads
+//   small:      sizes uniform in [16 B, 4 KiB], alignment 16, 64 or 256;
+//   log-uniform: sizes log-uniform in [256 B, 64 KiB], alignment 256.
+// Arguments: live set size, page size in KiB (to compare page sizes).
+// Counters: overhead = pages in use * page size / requested live bytes (what
+// the strategy takes out of its range per byte asked for), rounding = slot
+// bytes / requested bytes of the live set, pages = pages in use, at the end.
+#include <gpu_alloc/slab.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using gpu_alloc::SlabAllocator;
+using gpu_alloc::SlabConfig;
+using gpu_alloc::SubAllocation;
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::size_t ops = std::size_t{1} << 20;  // pre-generated requests, reused cyclically
+
+enum class Kind { small, log_uniform };
+
+struct Workload {
+    std::vector<std::uint64_t> sizes;
+    std::vector<std::uint64_t> alignments;
+    std::vector<std::uint32_t> victims;  // index into the live set to free
+};
+
+const Workload& workload(Kind kind, std::uint32_t live) {
+    static std::map<std::pair<Kind, std::uint32_t>, Workload> cache;
+    auto [it, inserted] = cache.try_emplace({kind, live});
+    Workload& w = it->second;
+    if (!inserted) return w;
+    std::mt19937_64 rng(kind == Kind::small ? 42 : 43);
+    std::uniform_int_distribution<std::uint64_t> small_size(16, 4 * KiB);
+    std::uniform_real_distribution<double> log_size(std::log(256.0), std::log(64.0 * KiB));
+    const std::uint64_t small_alignments[] = {16, 64, 256};
+    std::uniform_int_distribution<std::uint32_t> victim(0, live - 1);
+    w.sizes.resize(ops);
+    w.alignments.resize(ops);
+    w.victims.resize(ops);
+    for (std::size_t i = 0; i < ops; ++i) {
+        if (kind == Kind::small) {
+            w.sizes[i] = small_size(rng);
+            w.alignments[i] = small_alignments[rng() % 3];
+        } else {
+            w.sizes[i] = static_cast<std::uint64_t>(std::exp(log_size(rng)));
+            w.alignments[i] = 256;
+        }
+        w.victims[i] = victim(rng);
+    }
+    return w;
+}
+
+void run(benchmark::State& state, Kind kind) {
+    const auto live = static_cast<std::uint32_t>(state.range(0));
+    const std::uint64_t page_size = static_cast<std::uint64_t>(state.range(1)) * KiB;
+    const std::uint64_t capacity = kind == Kind::small ? (std::uint64_t{1} << 30) : (std::uint64_t{8} << 30);
+    auto created = SlabAllocator::create(capacity, SlabConfig{page_size, 64 * KiB});
+    if (!created) {
+        state.SkipWithError("create failed");
+        return;
+    }
+    SlabAllocator slab = std::move(created).value();
+    const Workload& w = workload(kind, live);
+
+    std::vector<SubAllocation> set(live);
+    std::size_t k = 0;
+    for (std::uint32_t i = 0; i < live; ++i, ++k) {
+        auto a = slab.allocate(w.sizes[k], w.alignments[k]);
+        if (!a) {
+            state.SkipWithError("fill failed");
+            return;
+        }
+        set[i] = *a;
+    }
+    // Reach the steady state before timing: replace the live set twice over.
+    const auto step = [&]() {
+        const std::size_t j = k & (ops - 1);
+        SubAllocation& victim = set[w.victims[j]];
+        slab.free(victim);
+        auto a = slab.allocate(w.sizes[j], w.alignments[j]);
+        ++k;
+        if (!a) return false;
+        victim = *a;
+        return true;
+    };
+    for (std::uint64_t i = 0; i < 2 * std::uint64_t{live}; ++i) {
+        if (!step()) {
+            state.SkipWithError("out of space during warm-up");
+            return;
+        }
+    }
+    for (auto _ : state) {
+        if (!step()) {
+            state.SkipWithError("out of space");
+            return;
+        }
+        benchmark::DoNotOptimize(set.data());
+    }
+    const auto stats = slab.stats();
+    const double requested = static_cast<double>(stats.requested_bytes);
+    state.counters["overhead"] = static_cast<double>(slab.pages_in_use() * slab.page_size()) / requested;
+    state.counters["rounding"] = static_cast<double>(stats.used_bytes) / requested;
+    state.counters["pages"] = static_cast<double>(slab.pages_in_use());
+}
+
+void BM_SlabSmall(benchmark::State& state) { run(state, Kind::small); }
+void BM_SlabLogUniform(benchmark::State& state) { run(state, Kind::log_uniform); }
+
+void args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"live", "page_kib"});
+    for (std::int64_t live : {10000, 100000}) {
+        for (std::int64_t page_kib : {64, 256, 1024}) b->Args({live, page_kib});
+    }
+}
+
+}  // namespace
+
+BENCHMARK(BM_SlabSmall)->Apply(args);
+BENCHMARK(BM_SlabLogUniform)->Apply(args);

@@ -1,0 +1,104 @@
+// How the allocator sizes its chunks and picks strategies: named presets with
+// every field's unit written down, rather than silent defaults nobody chose.
+#pragma once
+
+#include <cstdint>
+
+#include <gpu_alloc/types/properties.hpp>
+
+namespace gpu_alloc {
+
+/// Which sub-allocation strategy serves a request.
+enum class StrategyKind : std::uint8_t {
+    free_list,  ///< TLSF-class free list: general purpose
+    buddy,      ///< power-of-two buddy blocks
+    slab,       ///< fixed size classes for small requests
+    linear,     ///< bump allocation, reset when a chunk empties (per-frame transient memory)
+    dedicated,  ///< one device memory object per request
+};
+inline constexpr std::uint32_t strategy_kind_count = 5;
+
+constexpr const char* to_string(StrategyKind k) noexcept {
+    switch (k) {
+        case StrategyKind::free_list: return "free_list";
+        case StrategyKind::buddy: return "buddy";
+        case StrategyKind::slab: return "slab";
+        case StrategyKind::linear: return "linear";
+        case StrategyKind::dedicated: return "dedicated";
+    }
+    return "unknown";
+}
+
+/// The default policy routes each request by size and usage (see docs/policy.md);
+/// the others force one strategy for every request, to compare them.
+enum class StrategyPolicy : std::uint8_t { automatic, free_list, buddy, slab, dedicated };
+
+/// What happens when a new device memory object would exceed a heap's budget.
+enum class OverBudgetPolicy : std::uint8_t {
+    fail,       ///< fail with AllocationErrorKind::over_budget
+    fall_back,  ///< try the next suitable memory type (possibly on another heap) first
+};
+
+/// Allocator configuration. Start from a preset, then change fields.
+struct Config {
+    /// Largest chunk (device memory object for sub-allocation) created, bytes. Chunks of
+    /// a pool start at min_chunk_size and double with the pool's size up to this.
+    /// Clamped per heap to heap_size / 8 and to max_memory_allocation_size.
+    std::uint64_t max_chunk_size = 256ull << 20;
+    /// First chunk of a pool, bytes (a power of two).
+    std::uint64_t min_chunk_size = 16ull << 20;
+    /// Requests of at least this many bytes get a dedicated device memory object.
+    /// Values above max_chunk_size are lowered to it.
+    std::uint64_t dedicated_threshold = 128ull << 20;
+    /// Requests up to this many bytes (and alignment) go to slab chunks; 0 disables slabs.
+    std::uint64_t slab_max_size = 4096;
+    /// Page of a slab chunk, bytes (a power of two, >= slab_max_size).
+    std::uint64_t slab_page_size = 64ull << 10;
+    /// Transient requests up to this many bytes go to linear chunks; 0 disables them.
+    std::uint64_t linear_max_size = 1ull << 20;
+    /// Smallest block of a buddy chunk, bytes (a power of two).
+    std::uint64_t buddy_min_block = 256;
+    /// Fraction of a heap's size used as its budget when the device reports no budget.
+    double budget_fraction = 0.8;
+    /// New device memory objects between two budget queries (when the device has one).
+    /// Budget queries are not free (wgpu #9769); device allocations are rare.
+    std::uint32_t budget_refresh_interval = 1;
+    OverBudgetPolicy over_budget = OverBudgetPolicy::fall_back;
+    /// Empty chunks kept per pool for reuse (hysteresis); never kept while over budget.
+    std::uint32_t spare_chunks = 1;
+    StrategyPolicy policy = StrategyPolicy::automatic;
+    /// Record every live block (name, offset, size) for dump_json and snapshots.
+    /// Costs a hash-map insert and erase per allocation; off by default.
+    bool track_blocks = false;
+
+    /// 256 MiB chunks, dedicated from 128 MiB: the shape of VMA's defaults.
+    static Config balanced() noexcept { return Config{}; }
+
+    /// Small chunks (4 MiB up to 64 MiB) for memory-tight devices and tests.
+    static Config low_memory() noexcept {
+        Config c;
+        c.max_chunk_size = 64ull << 20;
+        c.min_chunk_size = 4ull << 20;
+        c.dedicated_threshold = 32ull << 20;
+        return c;
+    }
+
+    /// Derived from the device's own heap sizes: the largest heap / 64, rounded down
+    /// to a power of two, between 32 MiB and 1 GiB (an 80 GB H100 gets 1 GiB chunks,
+    /// lavapipe's 2 GiB heap 32 MiB ones); small heaps are clamped further per heap.
+    /// Larger chunks mean fewer device objects (each a 0.1-25 ms driver call on
+    /// an H100) at the cost of up to one partly used chunk per pool.
+    static Config for_device(const DeviceProperties& props) noexcept {
+        std::uint64_t largest = 0;
+        for (const MemoryHeap& h : props.memory_heaps) largest = largest > h.size ? largest : h.size;
+        std::uint64_t chunk = 32ull << 20;
+        while (chunk * 2 <= largest / 64 && chunk < (1ull << 30)) chunk *= 2;
+        Config c;
+        c.max_chunk_size = chunk;
+        c.min_chunk_size = chunk / 16 < (4ull << 20) ? (4ull << 20) : chunk / 16;
+        c.dedicated_threshold = chunk / 2;
+        return c;
+    }
+};
+
+}  // namespace gpu_alloc

@@ -1,0 +1,170 @@
+// A pool: the chunks of one memory type that one strategy sub-allocates from,
+// behind one lock. GpuAllocator keeps one pool per (memory type, strategy), so
+// threads working on different types or strategies never contend.
+//
+// The pool does no device calls itself: GpuAllocator creates and destroys the
+// device memory objects and hands chunks in and out, under the pool's lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <gpu_alloc/detail/chunk.hpp>
+#include <gpu_alloc/sub_allocator.hpp>
+
+namespace gpu_alloc::detail {
+
+template <class Memory, SubAllocator Strategy>
+struct Chunk : ChunkHeader<Memory> {
+    Chunk(ChunkHeader<Memory>&& header_args) = delete;
+    template <class... HeaderArgs>
+    Chunk(Strategy&& strategy_, HeaderArgs&&... args)
+        : ChunkHeader<Memory>(std::forward<HeaderArgs>(args)...), strategy(std::move(strategy_)) {}
+
+    Strategy strategy;
+};
+
+/// Counters of one pool, written under its lock, read without it (relaxed atomics
+/// with plain load+store: no read-modify-write cost on the hot path).
+struct PoolCounters {
+    std::atomic<std::uint64_t> used_bytes{0};
+    std::atomic<std::uint64_t> requested_bytes{0};
+    std::atomic<std::uint64_t> block_count{0};
+
+    void add(std::uint64_t used, std::uint64_t requested) noexcept {
+        bump(used_bytes, used);
+        bump(requested_bytes, requested);
+        bump(block_count, 1);
+    }
+    void remove(std::uint64_t used, std::uint64_t requested) noexcept {
+        drop(used_bytes, used);
+        drop(requested_bytes, requested);
+        drop(block_count, 1);
+    }
+
+private:
+    static void bump(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
+        a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    }
+    static void drop(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
+        a.store(a.load(std::memory_order_relaxed) - v, std::memory_order_relaxed);
+    }
+};
+
+template <class Memory, SubAllocator Strategy>
+class Pool {
+public:
+    using ChunkType = Chunk<Memory, Strategy>;
+
+    struct Placement {
+        ChunkType* chunk;
+        SubAllocation sub;
+    };
+
+    std::mutex& mutex() noexcept { return mutex_; }
+    PoolCounters& counters() noexcept { return counters_; }
+    const PoolCounters& counters() const noexcept { return counters_; }
+    const std::vector<std::unique_ptr<ChunkType>>& chunks() const noexcept { return chunks_; }
+    std::uint64_t reserved_bytes() const noexcept { return reserved_bytes_; }
+
+    /// Tries the existing chunks, the most recently successful one first. Lock held.
+    std::optional<Placement> try_allocate(std::uint64_t size, std::uint64_t alignment) noexcept {
+        const std::size_t n = chunks_.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t index = (hint_ + i) % n;
+            ChunkType& chunk = *chunks_[index];
+            const bool was_empty = chunk.strategy.empty();
+            auto r = chunk.strategy.allocate(size, alignment);
+            if (r) {
+                hint_ = index;
+                if (was_empty) --empty_chunks_;
+                return Placement{&chunk, *r};
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// Adds a freshly created chunk and places the request in it. Lock held.
+    std::optional<Placement> add_and_allocate(std::unique_ptr<ChunkType> chunk, std::uint64_t size,
+                                              std::uint64_t alignment) {
+        ChunkType* raw = chunk.get();
+        reserved_bytes_ += raw->size;
+        chunks_.push_back(std::move(chunk));
+        hint_ = chunks_.size() - 1;
+        auto r = raw->strategy.allocate(size, alignment);
+        if (!r) {  // cannot happen for a chunk sized for the request; keep it as an empty spare
+            ++empty_chunks_;
+            return std::nullopt;
+        }
+        return Placement{raw, *r};
+    }
+
+    /// Frees a block. Returns the chunk, removed from the pool, when it became
+    /// empty and the pool already keeps `spare_chunks` empty ones (or must keep
+    /// none): the caller destroys its device memory object. Lock held.
+    std::unique_ptr<ChunkType> free(ChunkType* chunk, const SubAllocation& sub, std::uint32_t spare_chunks) {
+        chunk->strategy.free(sub);
+        if (!chunk->strategy.empty()) return nullptr;
+        if (empty_chunks_ < spare_chunks) {
+            ++empty_chunks_;
+            return nullptr;
+        }
+        return remove(chunk);
+    }
+
+    /// Removes every empty chunk and returns them (for cleanup()). Lock held.
+    std::vector<std::unique_ptr<ChunkType>> take_empty_chunks() {
+        std::vector<std::unique_ptr<ChunkType>> out;
+        for (std::size_t i = 0; i < chunks_.size();) {
+            if (chunks_[i]->strategy.empty()) {
+                reserved_bytes_ -= chunks_[i]->size;
+                out.push_back(std::move(chunks_[i]));
+                chunks_[i] = std::move(chunks_.back());
+                chunks_.pop_back();
+            } else {
+                ++i;
+            }
+        }
+        empty_chunks_ = 0;
+        hint_ = 0;
+        return out;
+    }
+
+    /// Size of the next chunk: the pool doubles its total size each time, from
+    /// `min_chunk` up to `max_chunk`, and never less than `needed`.
+    std::uint64_t next_chunk_size(std::uint64_t needed, std::uint64_t min_chunk, std::uint64_t max_chunk) const noexcept {
+        std::uint64_t size = min_chunk;
+        while (size < reserved_bytes_ && size < max_chunk) size *= 2;
+        if (size > max_chunk) size = max_chunk;
+        while (size < needed) size *= 2;
+        return size;
+    }
+
+private:
+    std::unique_ptr<ChunkType> remove(ChunkType* chunk) {
+        for (std::size_t i = 0; i < chunks_.size(); ++i) {
+            if (chunks_[i].get() == chunk) {
+                std::unique_ptr<ChunkType> out = std::move(chunks_[i]);
+                chunks_[i] = std::move(chunks_.back());
+                chunks_.pop_back();
+                reserved_bytes_ -= out->size;
+                if (hint_ >= chunks_.size()) hint_ = 0;
+                return out;
+            }
+        }
+        return nullptr;
+    }
+
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<ChunkType>> chunks_;
+    std::size_t hint_ = 0;
+    std::uint32_t empty_chunks_ = 0;
+    std::uint64_t reserved_bytes_ = 0;
+    PoolCounters counters_;
+};
+
+}  // namespace gpu_alloc::detail

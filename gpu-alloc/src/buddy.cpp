@@ -1,0 +1,283 @@
+// BuddyAllocator: binary buddy system over offsets; see buddy.hpp for the
+// algorithm, its costs and the invariants validate() checks.
+#include <gpu_alloc/buddy.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+
+namespace gpu_alloc {
+
+namespace {
+
+constexpr bool is_pow2(std::uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+// Pair indices p give node indices 2p and 2p + 1, which must stay below the
+// `none` sentinel (0xFFFFFFFF).
+constexpr std::size_t max_pairs = 0x7FFF'FFFFu;
+
+}  // namespace
+
+Result<BuddyAllocator, SubAllocationError> BuddyAllocator::create(std::uint64_t capacity,
+                                                                  std::uint64_t min_block_size) {
+    if (!is_pow2(min_block_size)) return unexpected(SubAllocationError::invalid_alignment);
+    if (capacity < min_block_size) return unexpected(SubAllocationError::invalid_size);
+    return BuddyAllocator(capacity, min_block_size);
+}
+
+BuddyAllocator::BuddyAllocator(std::uint64_t capacity, std::uint64_t min_block_size) {
+    free_heads_.fill(none);
+    if (!is_pow2(min_block_size) || capacity < min_block_size) {
+        assert(false && "BuddyAllocator: min_block_size must be a power of two <= capacity (use create())");
+        return;  // capacity 0: every request is refused
+    }
+    min_shift_ = static_cast<unsigned>(std::countr_zero(min_block_size));
+    const std::uint64_t leaves = capacity >> min_shift_;
+    capacity_ = leaves << min_shift_;
+    max_block_ = block_size(static_cast<unsigned>(std::bit_width(leaves) - 1));
+
+    // One root per set bit of `leaves`, largest first: each starts at a multiple
+    // of its size because all the roots before it are larger powers of two.
+    root_count_ = static_cast<std::uint32_t>(std::popcount(leaves));
+    pool_.reserve(std::max<std::size_t>(64, (root_count_ + 1) / 2));
+    pool_.resize((root_count_ + 1) / 2);
+    std::uint64_t offset = 0;
+    std::uint32_t index = 0;
+    for (int order = 63; order >= 0; --order) {
+        if ((leaves >> order & 1u) == 0) continue;
+        Node& root = node(index);
+        root.offset = offset;
+        root.order = static_cast<std::uint8_t>(order);
+        root.parent = none;
+        push_free(index);
+        offset += block_size(static_cast<unsigned>(order));
+        ++index;
+    }
+}
+
+void BuddyAllocator::push_free(std::uint32_t index) {
+    Node& n = node(index);
+    const std::uint32_t head = free_heads_[n.order];
+    n.state = State::free;
+    n.prev = none;
+    n.next = head;
+    if (head != none) node(head).prev = index;
+    free_heads_[n.order] = index;
+    free_mask_ |= std::uint64_t{1} << n.order;
+    ++free_block_count_;
+}
+
+void BuddyAllocator::remove_free(std::uint32_t index) {
+    const Node& n = node(index);
+    if (n.prev != none) node(n.prev).next = n.next;
+    else free_heads_[n.order] = n.next;
+    if (n.next != none) node(n.next).prev = n.prev;
+    if (free_heads_[n.order] == none) free_mask_ &= ~(std::uint64_t{1} << n.order);
+    --free_block_count_;
+}
+
+std::uint32_t BuddyAllocator::take_pair() {
+    if (free_pair_head_ != none) {
+        const std::uint32_t pair = free_pair_head_;
+        free_pair_head_ = pool_[pair].nodes[0].next;
+        return pair;
+    }
+    if (pool_.size() >= max_pairs) return none;
+    pool_.emplace_back();
+    return static_cast<std::uint32_t>(pool_.size() - 1);
+}
+
+void BuddyAllocator::release_pair(std::uint32_t pair) {
+    NodePair& p = pool_[pair];
+    p.nodes[0].state = State::unused;
+    p.nodes[1].state = State::unused;
+    p.nodes[0].next = free_pair_head_;
+    free_pair_head_ = pair;
+}
+
+void BuddyAllocator::release_block(std::uint32_t index) {
+    // Merge upwards while the buddy is free, then file the result as free.
+    for (;;) {
+        const std::uint32_t parent = node(index).parent;
+        if (parent == none) break;
+        const std::uint32_t buddy = index ^ 1u;
+        if (node(buddy).state != State::free) break;
+        remove_free(buddy);
+        release_pair(index >> 1);
+        index = parent;
+    }
+    push_free(index);
+}
+
+Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t size, std::uint64_t alignment) {
+    if (size == 0) return unexpected(SubAllocationError::invalid_size);
+    if (!is_pow2(alignment) || alignment > capacity_ || alignment > max_block_) {
+        return unexpected(SubAllocationError::invalid_alignment);
+    }
+    // max_block_ is a power of two, so size <= max_block_ <=> bit_ceil(size) <= max_block_.
+    if (size > max_block_) return unexpected(SubAllocationError::invalid_size);
+
+    const std::uint64_t need = std::bit_ceil(std::max({size, alignment, min_block_size()}));
+    const unsigned order = static_cast<unsigned>(std::countr_zero(need)) - min_shift_;
+    const std::uint64_t candidates = free_mask_ & (~std::uint64_t{0} << order);
+    if (candidates == 0) return unexpected(SubAllocationError::out_of_space);
+
+    unsigned current = static_cast<unsigned>(std::countr_zero(candidates));
+    std::uint32_t index = free_heads_[current];
+    remove_free(index);
+    while (current > order) {
+        const std::uint32_t pair = take_pair();  // may grow pool_: no Node& across this call
+        if (pair == none) {
+            // Out of node indices (2^32 blocks): undo the splits made so far.
+            release_block(index);
+            return unexpected(SubAllocationError::out_of_space);
+        }
+        --current;
+        Node& parent = node(index);
+        parent.state = State::split;
+        parent.next = pair;
+        const std::uint32_t lower = pair * 2;
+        const std::uint32_t upper = lower + 1;
+        Node& lo = node(lower);
+        Node& hi = node(upper);
+        lo.offset = parent.offset;
+        hi.offset = parent.offset + block_size(current);
+        lo.parent = hi.parent = index;
+        lo.order = hi.order = static_cast<std::uint8_t>(current);
+        lo.requested = hi.requested = 0;
+        push_free(upper);
+        index = lower;
+    }
+
+    Node& n = node(index);
+    n.state = State::allocated;
+    n.requested = size;
+    const std::uint64_t reserved = block_size(order);
+    used_bytes_ += reserved;
+    requested_bytes_ += size;
+    ++allocation_count_;
+    return SubAllocation{n.offset, size, reserved, index};
+}
+
+void BuddyAllocator::free(const SubAllocation& allocation) {
+    const std::uint32_t index = allocation.metadata;
+    if (index >= pool_.size() * 2) {
+        assert(false && "BuddyAllocator::free: not an allocation of this allocator");
+        return;
+    }
+    Node& n = node(index);
+    if (n.state != State::allocated || n.offset != allocation.offset || n.requested != allocation.size) {
+        assert(false && "BuddyAllocator::free: double free or not an allocation of this allocator");
+        return;
+    }
+    used_bytes_ -= block_size(n.order);
+    requested_bytes_ -= n.requested;
+    --allocation_count_;
+    n.requested = 0;
+    release_block(index);
+}
+
+SubAllocatorStats BuddyAllocator::stats() const {
+    SubAllocatorStats s;
+    s.capacity = capacity_;
+    s.used_bytes = used_bytes_;
+    s.requested_bytes = requested_bytes_;
+    s.allocation_count = allocation_count_;
+    s.free_range_count = free_block_count_;
+    s.largest_free_range =
+        free_mask_ == 0 ? 0 : block_size(63u - static_cast<unsigned>(std::countl_zero(free_mask_)));
+    return s;
+}
+
+bool BuddyAllocator::validate() const {
+    if (capacity_ == 0) {
+        return pool_.empty() && free_mask_ == 0 && used_bytes_ == 0 && requested_bytes_ == 0 &&
+               allocation_count_ == 0 && free_block_count_ == 0;
+    }
+    const std::size_t root_pairs = (root_count_ + 1) / 2;
+    if (pool_.size() < root_pairs) return false;
+
+    // 1. Roots tile the range, largest first, each aligned to its size.
+    std::vector<std::uint32_t> stack;
+    std::uint64_t offset = 0;
+    unsigned previous_order = max_orders;
+    for (std::uint32_t r = 0; r < root_count_; ++r) {
+        const Node& root = node(r);
+        if (root.parent != none || root.offset != offset || root.order >= previous_order) return false;
+        previous_order = root.order;
+        offset += block_size(root.order);
+        stack.push_back(r);
+    }
+    if (offset != capacity_) return false;
+    if (root_count_ % 2 == 1 && node(root_count_).state != State::unused) return false;
+
+    // 2, 3, 4, 6: walk the tree.
+    std::uint64_t used = 0, free_bytes = 0, requested = 0, allocations = 0, free_blocks = 0;
+    std::size_t tree_pairs = 0;
+    while (!stack.empty()) {
+        const std::uint32_t index = stack.back();
+        stack.pop_back();
+        const Node& n = node(index);
+        if (n.order >= max_orders || n.order + min_shift_ >= 64) return false;
+        const std::uint64_t size = block_size(n.order);
+        if ((n.offset & (size - 1)) != 0 || n.offset > capacity_ - size) return false;
+        switch (n.state) {
+            case State::unused: return false;
+            case State::free:
+                free_bytes += size;
+                ++free_blocks;
+                break;
+            case State::allocated:
+                if (n.requested == 0 || n.requested > size) return false;
+                used += size;
+                requested += n.requested;
+                ++allocations;
+                break;
+            case State::split: {
+                const std::uint32_t pair = n.next;
+                if (n.order == 0 || pair < root_pairs || pair >= pool_.size()) return false;
+                if (++tree_pairs > pool_.size()) return false;
+                const std::uint64_t half = size / 2;
+                for (std::uint32_t side = 0; side < 2; ++side) {
+                    const Node& child = node(pair * 2 + side);
+                    if (child.parent != index || child.order + 1u != n.order ||
+                        child.offset != n.offset + side * half) {
+                        return false;
+                    }
+                    stack.push_back(pair * 2 + side);
+                }
+                if (node(pair * 2).state == State::free && node(pair * 2 + 1).state == State::free) return false;
+                break;
+            }
+        }
+    }
+    if (used + free_bytes != capacity_ || used != used_bytes_ || requested != requested_bytes_ ||
+        allocations != allocation_count_ || free_blocks != free_block_count_) {
+        return false;
+    }
+
+    // 5. Free lists hold exactly the free leaves, by order.
+    std::uint64_t listed = 0;
+    for (unsigned order = 0; order < max_orders; ++order) {
+        const bool has_blocks = free_heads_[order] != none;
+        if (has_blocks != ((free_mask_ >> order & 1u) != 0)) return false;
+        std::uint32_t previous = none;
+        for (std::uint32_t index = free_heads_[order]; index != none; index = node(index).next) {
+            if (index >= pool_.size() * 2 || ++listed > free_blocks) return false;
+            const Node& n = node(index);
+            if (n.state != State::free || n.order != order || n.prev != previous) return false;
+            previous = index;
+        }
+    }
+    if (listed != free_blocks) return false;
+
+    // 7. Every pair is a root pair, in the tree, or pooled.
+    std::size_t pooled = 0;
+    for (std::uint32_t pair = free_pair_head_; pair != none; pair = pool_[pair].nodes[0].next) {
+        if (pair < root_pairs || pair >= pool_.size() || ++pooled > pool_.size()) return false;
+        if (pool_[pair].nodes[0].state != State::unused || pool_[pair].nodes[1].state != State::unused) return false;
+    }
+    return root_pairs + tree_pairs + pooled == pool_.size();
+}
+
+}  // namespace gpu_alloc
