@@ -357,13 +357,15 @@ TEST(DeviceProfile, LoadReportsUnreadableFiles) {
 TEST(DeviceProfile, DamagedProfilesNeverAbort) {
     const std::string text = read_text(profile_path("nvidia-h100-vulkan.json"));
     ASSERT_FALSE(text.empty());
+    // Every prefix that stops before the closing brace is an incomplete object.
+    const std::size_t end = text.rfind('}');
     std::size_t errors = 0;
-    for (std::size_t n = 0; n < text.size(); ++n) {
+    for (std::size_t n = 0; n < end; ++n) {
         auto r = parse_profile(std::string_view(text).substr(0, n));
         if (r.has_value()) EXPECT_TRUE(is_valid(r->properties));
         else errors += !r.error().message.empty();
     }
-    EXPECT_EQ(errors, text.size());  // no proper prefix of a JSON object is a JSON object
+    EXPECT_EQ(errors, end);
 
     std::mt19937_64 rng(1234);
     const char replacements[] = "{}[]\",:-0123456789.eEtruefalsnl \\x\x01\xff";

@@ -4,7 +4,17 @@
 // few threads stays consistent.
 #include <gpu_alloc/testing/mock_device.hpp>
 
+// DynMemoryDeviceAdapter::restore memcpy's into the handle type; MockMemory is
+// trivially copyable but has a default member initializer, which g++'s
+// -Wclass-memaccess flags there. Silenced for this include only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclass-memaccess"
+#endif
 #include <gpu_alloc/types/dyn_device.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -157,12 +167,13 @@ TEST_F(MockDeviceTest, MappedDataPersistsAcrossUnmapAndMap) {
 }
 
 TEST_F(MockDeviceTest, LargeObjectsCostNothingUntilTouched) {
-    MockMemory m = allocate(128 * MiB, 1);
-    MockMemory n = allocate(128 * MiB, 0);  // heap 0: 256 MiB
-    auto p = device_.map_memory(m, 0, 128 * MiB);
+    MockMemory m = allocate(64 * MiB, 1);   // all of heap 1
+    MockMemory n = allocate(128 * MiB, 0);  // half of heap 0, never mapped
+    auto p = device_.map_memory(m, 0, 64 * MiB);
     ASSERT_TRUE(p.has_value());
-    (*p)[128 * MiB - 1] = std::byte{7};
-    EXPECT_EQ((*p)[128 * MiB - 1], std::byte{7});
+    (*p)[64 * MiB - 1] = std::byte{7};
+    EXPECT_EQ((*p)[64 * MiB - 1], std::byte{7});
+    EXPECT_EQ((*p)[0], std::byte{0});
     device_.unmap_memory(m);
     device_.deallocate_memory(m);
     device_.deallocate_memory(n);
@@ -598,14 +609,20 @@ TEST_F(MockDeviceTest, FailNthCallHitsEveryStepInTurn) {
         if (!a) m = allocate(KiB, 2);  // carry on with a fresh object
         auto p = device_.map_memory(m, 0, KiB);                                            // 2
         ok.push_back(p.has_value());
-        if (!p) ASSERT_TRUE(device_.map_memory(m, 0, KiB).has_value());
+        if (!p) {
+            ASSERT_TRUE(device_.map_memory(m, 0, KiB).has_value());
+        }
         const Range range{&m, 0, KiB};
         auto f = device_.flush_memory_ranges({&range, 1});                                 // 3
         ok.push_back(f.has_value());
         auto i = device_.invalidate_memory_ranges({&range, 1});                            // 4
         ok.push_back(i.has_value());
-        if (!f) EXPECT_EQ(f.error(), OutOfMemory::out_of_host_memory);
-        if (!i) EXPECT_EQ(i.error(), OutOfMemory::out_of_host_memory);
+        if (!f) {
+            EXPECT_EQ(f.error(), OutOfMemory::out_of_host_memory);
+        }
+        if (!i) {
+            EXPECT_EQ(i.error(), OutOfMemory::out_of_host_memory);
+        }
         device_.unmap_memory(m);
         device_.deallocate_memory(m);
 

@@ -24,7 +24,7 @@ VulkanMemoryDevice::VulkanMemoryDevice(const VulkanFunctions& functions, const V
     : functions_(functions), info_(info) {
     assert(find_missing_function(functions) == nullptr);
     api_version_ = effective_api_version(functions_, info_);
-    usable_memory_types_ = usable_memory_types(functions_, info_);
+    usable_memory_types_ = vulkan::usable_memory_types(functions_, info_);
     dedicated_allocation_ = api_version_ >= VK_API_VERSION_1_1 || info_.dedicated_allocation;
     memory_budget_ = info_.memory_budget && functions_.vkGetPhysicalDeviceMemoryProperties2 != nullptr;
 }

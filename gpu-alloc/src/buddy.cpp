@@ -26,7 +26,6 @@ Result<BuddyAllocator, SubAllocationError> BuddyAllocator::create(std::uint64_t 
 }
 
 BuddyAllocator::BuddyAllocator(std::uint64_t capacity, std::uint64_t min_block_size) {
-    free_heads_.fill(none);
     if (!is_pow2(min_block_size) || capacity < min_block_size) {
         assert(false && "BuddyAllocator: min_block_size must be a power of two <= capacity (use create())");
         return;  // capacity 0: every request is refused
@@ -57,29 +56,31 @@ BuddyAllocator::BuddyAllocator(std::uint64_t capacity, std::uint64_t min_block_s
 
 void BuddyAllocator::push_free(std::uint32_t index) {
     Node& n = node(index);
-    const std::uint32_t head = free_heads_[n.order];
+    std::vector<std::uint32_t>& stack = free_stacks_[n.order];
     n.state = State::free;
-    n.prev = none;
-    n.next = head;
-    if (head != none) node(head).prev = index;
-    free_heads_[n.order] = index;
+    n.slot = static_cast<std::uint32_t>(stack.size());
+    stack.push_back(index);
     free_mask_ |= std::uint64_t{1} << n.order;
     ++free_block_count_;
 }
 
 void BuddyAllocator::remove_free(std::uint32_t index) {
     const Node& n = node(index);
-    if (n.prev != none) node(n.prev).next = n.next;
-    else free_heads_[n.order] = n.next;
-    if (n.next != none) node(n.next).prev = n.prev;
-    if (free_heads_[n.order] == none) free_mask_ &= ~(std::uint64_t{1} << n.order);
+    std::vector<std::uint32_t>& stack = free_stacks_[n.order];
+    const std::uint32_t top = stack.back();
+    if (top != index) {
+        stack[n.slot] = top;
+        node(top).slot = n.slot;
+    }
+    stack.pop_back();
+    if (stack.empty()) free_mask_ &= ~(std::uint64_t{1} << n.order);
     --free_block_count_;
 }
 
 std::uint32_t BuddyAllocator::take_pair() {
     if (free_pair_head_ != none) {
         const std::uint32_t pair = free_pair_head_;
-        free_pair_head_ = pool_[pair].nodes[0].next;
+        free_pair_head_ = pool_[pair].nodes[0].link;
         return pair;
     }
     if (pool_.size() >= max_pairs) return none;
@@ -91,7 +92,7 @@ void BuddyAllocator::release_pair(std::uint32_t pair) {
     NodePair& p = pool_[pair];
     p.nodes[0].state = State::unused;
     p.nodes[1].state = State::unused;
-    p.nodes[0].next = free_pair_head_;
+    p.nodes[0].link = free_pair_head_;
     free_pair_head_ = pair;
 }
 
@@ -123,7 +124,7 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
     if (candidates == 0) return unexpected(SubAllocationError::out_of_space);
 
     unsigned current = static_cast<unsigned>(std::countr_zero(candidates));
-    std::uint32_t index = free_heads_[current];
+    std::uint32_t index = free_stacks_[current].back();
     remove_free(index);
     while (current > order) {
         const std::uint32_t pair = take_pair();  // may grow pool_: no Node& across this call
@@ -135,7 +136,7 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
         --current;
         Node& parent = node(index);
         parent.state = State::split;
-        parent.next = pair;
+        parent.link = pair;
         const std::uint32_t lower = pair * 2;
         const std::uint32_t upper = lower + 1;
         Node& lo = node(lower);
@@ -234,7 +235,7 @@ bool BuddyAllocator::validate() const {
                 ++allocations;
                 break;
             case State::split: {
-                const std::uint32_t pair = n.next;
+                const std::uint32_t pair = n.link;
                 if (n.order == 0 || pair < root_pairs || pair >= pool_.size()) return false;
                 if (++tree_pairs > pool_.size()) return false;
                 const std::uint64_t half = size / 2;
@@ -256,24 +257,25 @@ bool BuddyAllocator::validate() const {
         return false;
     }
 
-    // 5. Free lists hold exactly the free leaves, by order.
+    // 5. Free stacks hold exactly the free leaves, by order. Each free leaf has
+    // one slot, so count + slot back-references rule out duplicates.
     std::uint64_t listed = 0;
     for (unsigned order = 0; order < max_orders; ++order) {
-        const bool has_blocks = free_heads_[order] != none;
-        if (has_blocks != ((free_mask_ >> order & 1u) != 0)) return false;
-        std::uint32_t previous = none;
-        for (std::uint32_t index = free_heads_[order]; index != none; index = node(index).next) {
-            if (index >= pool_.size() * 2 || ++listed > free_blocks) return false;
+        const std::vector<std::uint32_t>& free_stack = free_stacks_[order];
+        if (free_stack.empty() == ((free_mask_ >> order & 1u) != 0)) return false;
+        for (std::size_t slot = 0; slot < free_stack.size(); ++slot) {
+            const std::uint32_t index = free_stack[slot];
+            if (index >= pool_.size() * 2) return false;
             const Node& n = node(index);
-            if (n.state != State::free || n.order != order || n.prev != previous) return false;
-            previous = index;
+            if (n.state != State::free || n.order != order || n.slot != slot) return false;
         }
+        listed += free_stack.size();
     }
     if (listed != free_blocks) return false;
 
     // 7. Every pair is a root pair, in the tree, or pooled.
     std::size_t pooled = 0;
-    for (std::uint32_t pair = free_pair_head_; pair != none; pair = pool_[pair].nodes[0].next) {
+    for (std::uint32_t pair = free_pair_head_; pair != none; pair = pool_[pair].nodes[0].link) {
         if (pair < root_pairs || pair >= pool_.size() || ++pooled > pool_.size()) return false;
         if (pool_[pair].nodes[0].state != State::unused || pool_[pair].nodes[1].state != State::unused) return false;
     }

@@ -109,7 +109,7 @@ FreeListAllocator& FreeListAllocator::operator=(FreeListAllocator&& other) noexc
     return *this;
 }
 
-std::uint32_t FreeListAllocator::new_node() {
+inline std::uint32_t FreeListAllocator::new_node() {
     if (recycle_head_ != kNone) {
         const std::uint32_t index = recycle_head_;
         recycle_head_ = nodes_[index].phys_next;
@@ -120,7 +120,7 @@ std::uint32_t FreeListAllocator::new_node() {
     return static_cast<std::uint32_t>(nodes_.size() - 1);
 }
 
-void FreeListAllocator::recycle_node(std::uint32_t index) {
+inline void FreeListAllocator::recycle_node(std::uint32_t index) {
     Node& node = nodes_[index];
     node.free_prev = kUnused;
     node.free_next = kNone;
@@ -130,7 +130,7 @@ void FreeListAllocator::recycle_node(std::uint32_t index) {
     ++unused_node_count_;
 }
 
-void FreeListAllocator::insert_free(std::uint32_t index) {
+inline void FreeListAllocator::insert_free(std::uint32_t index) {
     Node& node = nodes_[index];
     const std::uint32_t bucket = detail::bucket_floor(node.size);
     const std::uint32_t head = heads_[bucket];
@@ -143,7 +143,7 @@ void FreeListAllocator::insert_free(std::uint32_t index) {
     ++free_block_count_;
 }
 
-void FreeListAllocator::remove_free(std::uint32_t index) {
+inline void FreeListAllocator::remove_free(std::uint32_t index) {
     const Node& node = nodes_[index];
     const std::uint32_t bucket = detail::bucket_floor(node.size);
     if (node.free_prev != kNone) nodes_[node.free_prev].free_next = node.free_next;
@@ -157,7 +157,7 @@ void FreeListAllocator::remove_free(std::uint32_t index) {
     --free_block_count_;
 }
 
-std::uint32_t FreeListAllocator::find_nonempty_bucket(std::uint32_t bucket) const {
+inline std::uint32_t FreeListAllocator::find_nonempty_bucket(std::uint32_t bucket) const {
     if (bucket >= kBucketCount) return kNone;
     std::uint32_t fl = bucket >> kSlLog2;
     const std::uint64_t sl_map = sl_bitmap_[fl] & (~std::uint64_t{0} << (bucket & (kSlCount - 1)));
@@ -170,21 +170,35 @@ std::uint32_t FreeListAllocator::find_nonempty_bucket(std::uint32_t bucket) cons
 }
 
 std::uint32_t FreeListAllocator::search(std::uint64_t size, std::uint64_t alignment) const {
-    // 1. Good fit: head of the first non-empty bucket whose blocks are all >= size.
+    // 1. Good fit: the first non-empty bucket whose blocks are all >= size.
     const std::uint32_t good = find_nonempty_bucket(detail::bucket_ceil(size));
     if (good != kNone) {
-        const std::uint32_t head = heads_[good];
-        if (detail::fits(nodes_[head].offset, nodes_[head].size, size, alignment)) return head;
+        const std::uint32_t found = lowest_fitting(good, size, alignment);
+        if (found != kNone) return found;
     }
     // 2. Guaranteed fit: every block >= size + alignment - 1 holds the aligned request.
     std::uint32_t end_bucket = kBucketCount;
     if (alignment > 1 && alignment - 1 <= capacity_ - size) {
         end_bucket = detail::bucket_ceil(size + (alignment - 1));
         const std::uint32_t sure = find_nonempty_bucket(end_bucket);
-        if (sure != kNone) return heads_[sure];
+        if (sure != kNone) return lowest_fitting(sure, size, alignment);
     }
     // 3. Bounded scan of the buckets that may still hold a fitting block.
     return fallback_search(size, alignment, end_bucket);
+}
+
+inline std::uint32_t FreeListAllocator::lowest_fitting(std::uint32_t bucket, std::uint64_t size,
+                                                      std::uint64_t alignment) const {
+    std::uint32_t best = kNone;
+    std::uint32_t index = heads_[bucket];
+    for (std::uint32_t n = 0; n < kGoodFitCandidates && index != kNone; ++n, index = nodes_[index].free_next) {
+        const Node& node = nodes_[index];
+        if ((best == kNone || node.offset < nodes_[best].offset) &&
+            detail::fits(node.offset, node.size, size, alignment)) {
+            best = index;
+        }
+    }
+    return best;
 }
 
 std::uint32_t FreeListAllocator::fallback_search(std::uint64_t size, std::uint64_t alignment,
@@ -201,7 +215,7 @@ std::uint32_t FreeListAllocator::fallback_search(std::uint64_t size, std::uint64
     return kNone;
 }
 
-std::uint32_t FreeListAllocator::place(std::uint32_t index, std::uint64_t size, std::uint64_t alignment) {
+inline std::uint32_t FreeListAllocator::place(std::uint32_t index, std::uint64_t size, std::uint64_t alignment) {
     remove_free(index);
     const std::uint64_t pad = detail::padding_for(nodes_[index].offset, alignment);
     if (pad != 0) {

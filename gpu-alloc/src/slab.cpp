@@ -14,21 +14,30 @@ namespace {
 constexpr std::uint32_t slab_none = 0xFFFFFFFFu;
 constexpr std::uint32_t free_page = 0xFFFFFFFFu;
 
-/// Layout of a hierarchical bitmap over `items` bits (items >= 1).
+/// Layout of a hierarchical bitmap over `items` bits (items >= 1). The levels
+/// are stored top first, so that the top word and the first summary words
+/// share a cache line and a lookup touches one line above the leaf.
 BitTreeLayout make_bit_tree_layout(std::uint64_t items) noexcept {
     BitTreeLayout layout;
-    std::uint64_t words = (items + 63) / 64;
-    std::uint64_t offset = 0;
+    std::uint64_t words[BitTreeLayout::max_levels] = {};
+    std::uint64_t count = (items + 63) / 64;
     for (;;) {
-        layout.offset[layout.levels] = static_cast<std::uint32_t>(offset);
-        ++layout.levels;
-        offset += words;
-        if (words == 1) break;
-        words = (words + 63) / 64;
+        words[layout.levels++] = count;
+        if (count == 1) break;
+        count = (count + 63) / 64;
+    }
+    std::uint64_t offset = 0;
+    for (std::uint32_t level = layout.levels; level-- > 0;) {
+        layout.offset[level] = static_cast<std::uint32_t>(offset);
+        offset += words[level];
     }
     layout.total_words = static_cast<std::uint32_t>(offset);
     return layout;
 }
+
+/// x is a power of two. Not std::has_single_bit: without -mpopcnt g++ makes
+/// that a libgcc call, measurable on the allocate path.
+constexpr bool is_pow2(std::uint64_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
 /// Index of the lowest set bit, or slab_none when none is set.
 inline std::uint32_t bit_tree_find_first(const std::uint64_t* words, const BitTreeLayout& layout) noexcept {
@@ -126,8 +135,8 @@ using detail::free_page;
 Result<SlabAllocator, SubAllocationError> SlabAllocator::create(std::uint64_t capacity, SlabConfig config) {
     const std::uint64_t page = config.page_size;
     const std::uint64_t max_slot = config.max_slot_size;
-    if (!std::has_single_bit(page) || page > max_page_size) return unexpected(SubAllocationError::invalid_size);
-    if (!std::has_single_bit(max_slot) || max_slot < min_slot_size || max_slot > page) {
+    if (!detail::is_pow2(page) || page > max_page_size) return unexpected(SubAllocationError::invalid_size);
+    if (!detail::is_pow2(max_slot) || max_slot < min_slot_size || max_slot > page) {
         return unexpected(SubAllocationError::invalid_size);
     }
     if (capacity == 0 || capacity % page != 0) return unexpected(SubAllocationError::invalid_size);
@@ -241,7 +250,7 @@ void SlabAllocator::unlink_partial(std::uint32_t size_class, std::uint32_t page)
 
 Result<SubAllocation, SubAllocationError> SlabAllocator::allocate(std::uint64_t size, std::uint64_t alignment) {
     if (size == 0 || size > max_slot_size_) return unexpected(SubAllocationError::invalid_size);
-    if (!std::has_single_bit(alignment) || alignment > max_slot_size_) {
+    if (!detail::is_pow2(alignment) || alignment > max_slot_size_) {
         return unexpected(SubAllocationError::invalid_alignment);
     }
     // The slot must hold `size` and be a multiple of `alignment` (so at least

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gpu_alloc/types/result.hpp>
 
@@ -35,10 +36,19 @@ bool is_workload(std::string_view name) noexcept;
 /// what parse_trace computes from the text).
 TraceSummary generate_workload(std::string_view name, std::int64_t seed, double scale, std::string& out);
 
-/// Writes DIR/<name>.trace for each of `names`, creating DIR if needed.
-/// Errors: a message naming the file or directory that could not be written, or
-/// an unknown workload name. Requires: scale > 0 and finite.
-Result<void, std::string> write_workloads(const std::string& dir, std::span<const std::string> names,
-                                          std::int64_t seed, double scale);
+/// One file written by write_workloads.
+struct GeneratedTrace {
+    std::string path;  ///< DIR/<name>.trace
+    TraceSummary summary;
+    std::uint64_t bytes = 0;  ///< file size
+};
+
+/// Writes DIR/<name>.trace for each of `names`, creating DIR (one level) if needed.
+/// Requires: scale > 0 and finite.
+/// Errors: a message naming an unknown workload, or the file or directory that
+/// could not be written.
+Result<std::vector<GeneratedTrace>, std::string> write_workloads(const std::string& dir,
+                                                                 std::span<const std::string> names,
+                                                                 std::int64_t seed, double scale);
 
 }  // namespace gpu_alloc::replay

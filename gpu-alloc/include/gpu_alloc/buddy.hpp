@@ -23,9 +23,13 @@
 //     its two halves, so the buddy of node i is node i ^ 1 and each node knows
 //     its parent: merging needs no search and no hash lookup. A pair is 64 bytes,
 //     one cache line, so reading the buddy during a merge is free;
-//   - one intrusive doubly-linked free list per order (LIFO) and a 64-bit mask
-//     of the non-empty orders, so finding the smallest fitting free block is a
-//     count-trailing-zeros.
+//   - one stack (vector) of free node indices per order, each free node
+//     knowing its slot in it, and a 64-bit mask of the non-empty orders:
+//     finding the smallest fitting free block is a count-trailing-zeros and a
+//     pop; taking a buddy out of the middle (on merge) is a swap with the top.
+//     Unlike an intrusive linked list, pop and push touch no neighbouring
+//     node (no cache miss), and LIFO order hands out the most recently freed,
+//     still cached, block first.
 // SubAllocation::metadata carries the node index, so free() goes straight to it.
 //
 // Complexity. allocate: O(log(capacity / min_block_size)) splits at most, O(1)
@@ -35,9 +39,10 @@
 //
 // Worst-case overhead. Internal fragmentation: a block is < 2x its request
 // (size 2^k + 1 takes 2^(k+1)), plus rounding up to min_block_size and to the
-// alignment. Host memory: 32 bytes per node, and a tree with L leaves (live and
-// free blocks) has at most 2L - 1 nodes; the pool keeps its peak size (freed
-// pairs are recycled, not returned to the system).
+// alignment. Host memory: 32 bytes per node plus 4 bytes per free block, and a
+// tree with L leaves (live and free blocks) has at most 2L - 1 nodes; the pool
+// and the stacks keep their peak size (freed pairs are recycled, not returned
+// to the system).
 //
 // Statistics. used_bytes is the sum of block sizes of live allocations
 // (reserved, including the rounding), requested_bytes the sum of their sizes.
@@ -54,8 +59,8 @@
 //      (the leaves) never overlap and cover the managed range exactly.
 //   3. Every block is aligned to its own size and lies inside the range.
 //   4. No split node has two free children (buddies are always merged).
-//   5. Each free list holds exactly the free leaves of its order, with
-//      consistent back links, and the non-empty mask matches the lists.
+//   5. Each free stack holds exactly the free leaves of its order, each node's
+//      slot is its position there, and the non-empty mask matches the stacks.
 //   6. used bytes + free bytes == capacity(); the counters (used, requested,
 //      allocation count, free block count) match the tree; each live block holds
 //      its request (0 < size <= block size).
@@ -155,9 +160,8 @@ private:
         std::uint64_t offset = 0;
         std::uint64_t requested = 0;   // bytes asked for, while allocated
         std::uint32_t parent = none;   // none for roots
-        std::uint32_t prev = none;     // free list links while free
-        std::uint32_t next = none;     // free list link while free; child pair index while split;
-                                       // next free pair (in node 0 of a pooled pair) while unused
+        std::uint32_t slot = none;     // position in free_stacks_[order] while free
+        std::uint32_t link = none;     // child pair index while split; next pooled pair (node 0) while unused
         std::uint8_t order = 0;
         State state = State::unused;
     };
@@ -176,8 +180,8 @@ private:
     void release_block(std::uint32_t index);  // files a block as free, merging it with free buddies
 
     std::vector<NodePair> pool_;
-    std::array<std::uint32_t, max_orders> free_heads_{};
-    std::uint64_t free_mask_ = 0;       // bit k set <=> free_heads_[k] != none
+    std::array<std::vector<std::uint32_t>, max_orders> free_stacks_;  // free node indices per order
+    std::uint64_t free_mask_ = 0;       // bit k set <=> !free_stacks_[k].empty()
     std::uint32_t free_pair_head_ = none;
     std::uint32_t root_count_ = 0;
     unsigned min_shift_ = 8;            // log2(min_block_size)

@@ -82,7 +82,7 @@ public:
     ~GpuAllocator() {
         const TotalCounters left = totals();
         if (left.device_objects != 0 || left.block_count != 0)
-            report_misuse(MisuseKind::allocator_destroyed_with_live_memory,
+            report_misuse(AllocatorMisuse::allocator_destroyed_with_live_memory,
                           "GpuAllocator destroyed with live device memory objects or blocks; "
                           "deallocate every block and call cleanup(device) first");
     }
@@ -121,9 +121,9 @@ public:
     /// reported as misuse and left untouched.
     template <MemoryDeviceFor<Memory> D>
     void deallocate(D& device, Block&& block) {
-        if (!block.chunk_) return report_misuse(MisuseKind::empty_block, "deallocate of a block that holds no memory");
+        if (!block.chunk_) return report_misuse(AllocatorMisuse::empty_block, "deallocate of a block that holds no memory");
         if (block.owner_ != this)
-            return report_misuse(MisuseKind::foreign_block, "deallocate of a block from another allocator");
+            return report_misuse(AllocatorMisuse::foreign_block, "deallocate of a block from another allocator");
         detail::ChunkHeader<Memory>* chunk = std::exchange(block.chunk_, nullptr);
         if (block.mapped_) {
             std::lock_guard lock(chunk->map_mutex);
@@ -641,7 +641,7 @@ private:
 
     std::uint64_t next_chunk_id() noexcept { return next_chunk_id_.fetch_add(1, std::memory_order_relaxed); }
 
-    void report_misuse(MisuseKind kind, const char* what) const noexcept {
+    void report_misuse(AllocatorMisuse kind, const char* what) const noexcept {
         misuse_count_.fetch_add(1, std::memory_order_relaxed);
         detail::misuse_handler()(kind, what);
     }

@@ -14,37 +14,37 @@
 
 namespace gpu_alloc {
 
-enum class MisuseKind : std::uint8_t {
+enum class AllocatorMisuse : std::uint8_t {
     empty_block,    ///< deallocate of a block holding no memory (double free, use after move)
     foreign_block,  ///< deallocate of a block from another allocator
     allocator_destroyed_with_live_memory,
 };
 
-constexpr std::string_view to_string(MisuseKind k) noexcept {
+constexpr std::string_view to_string(AllocatorMisuse k) noexcept {
     switch (k) {
-        case MisuseKind::empty_block: return "empty block";
-        case MisuseKind::foreign_block: return "foreign block";
-        case MisuseKind::allocator_destroyed_with_live_memory: return "allocator destroyed with live memory";
+        case AllocatorMisuse::empty_block: return "empty block";
+        case AllocatorMisuse::foreign_block: return "foreign block";
+        case AllocatorMisuse::allocator_destroyed_with_live_memory: return "allocator destroyed with live memory";
     }
     return "unknown misuse";
 }
 
 /// Called for every detected contract violation.
-using MisuseHandler = void (*)(MisuseKind kind, const char* what);
+using AllocatorMisuseHandler = void (*)(AllocatorMisuse kind, const char* what);
 
 namespace detail {
-inline void default_misuse_handler(MisuseKind kind, const char* what) {
+inline void default_misuse_handler(AllocatorMisuse kind, const char* what) {
     std::fprintf(stderr, "gpu_alloc: misuse (%.*s): %s\n", static_cast<int>(to_string(kind).size()),
                  to_string(kind).data(), what);
 }
-inline MisuseHandler& misuse_handler() noexcept {
-    static MisuseHandler handler = &default_misuse_handler;
+inline AllocatorMisuseHandler& misuse_handler() noexcept {
+    static AllocatorMisuseHandler handler = &default_misuse_handler;
     return handler;
 }
 }  // namespace detail
 
 /// Replaces the misuse handler (process-wide); returns the previous one.
-inline MisuseHandler set_misuse_handler(MisuseHandler handler) noexcept {
+inline AllocatorMisuseHandler set_misuse_handler(AllocatorMisuseHandler handler) noexcept {
     return std::exchange(detail::misuse_handler(), handler ? handler : &detail::default_misuse_handler);
 }
 

@@ -112,7 +112,8 @@ namespace detail {
 
 /// Where each level of a hierarchical bitmap lies in its word array. Level 0
 /// holds one bit per item; level l + 1 one bit per word of level l (set iff
-/// that word is non-zero); the top level is a single word.
+/// that word is non-zero); the top level is a single word. Levels are stored
+/// top first (offset[levels - 1] == 0).
 struct BitTreeLayout {
     static constexpr std::uint32_t max_levels = 6;  ///< enough for 2^36 items
     std::uint32_t levels = 0;                       ///< number of levels, >= 1

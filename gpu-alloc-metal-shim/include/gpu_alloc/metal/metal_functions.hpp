@@ -101,7 +101,14 @@ struct MetalHeap {
 
 /// Everything create_heap needs.
 struct MetalHeapDescription {
-    std::uint64_t size = 0;  ///< bytes, > 0; already rounded by the adapter (see MetalMemoryDevice)
+    /// Bytes of the heap or buffer, > 0; already rounded by the adapter (see
+    /// MetalMemoryDevice::memory_object_size).
+    std::uint64_t size = 0;
+    /// Host-visible heaps only: bytes of the MTLBuffer placed at offset 0 whose
+    /// contents pointer is the mapping (the size the allocator asked for; the
+    /// adapter made `size` at least heapBufferSizeAndAlign(covering_length).size).
+    /// 0 otherwise.
+    std::uint64_t covering_length = 0;
     MetalResourceOptions options{};
     MetalBacking backing = MetalBacking::heap;
 };

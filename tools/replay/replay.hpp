@@ -1,0 +1,311 @@
+// The replay loops: a parsed trace driven through GpuAllocator on any
+// MemoryDevice (the strict mock, or a real device through an adapter).
+//
+// Three loops over the same pre-parsed operations:
+//   - replay_checked: every step checked (InvariantChecker), the peaks read
+//     from GpuAllocator::totals() after every operation, failures counted by
+//     kind; not timed. It also finds the operation at which reserved bytes peak
+//     (the fullest moment among those at the peak), for the memory map.
+//   - replay_timed: allocate / deallocate and the ID map, nothing else,
+//     between two clock reads.
+//   - baseline_timed: the same loop with only the ID map (insert on "a",
+//     take on "f"), so that ns_per_op - baseline_ns_per_op is the allocator's
+//     cost (and the device's, for a mock: its bookkeeping per memory object).
+// A free whose allocation failed is skipped in every loop (the trace parser
+// already refused frees of IDs that were never allocated). Allocations still
+// live at the end of a trace are given back after the clock stops.
+//
+// Every request asks for any memory type of the device (the trace format has
+// no type mask), with the trace's size, alignment, usage and kind.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <gpu_alloc/gpu_allocator.hpp>
+
+#include "id_map.hpp"
+#include "invariant_checker.hpp"
+#include "trace.hpp"
+
+namespace gpu_alloc::replay {
+
+/// Number of AllocationErrorKind values (for failure counts by kind).
+inline constexpr std::size_t allocation_error_kind_count = 6;
+
+/// What the checked run measured.
+struct CheckedRun {
+    std::uint64_t ops = 0;                   ///< allocate + free operations replayed
+    std::uint64_t peak_requested_bytes = 0;  ///< most bytes of live blocks, as requested
+    std::uint64_t peak_reserved_bytes = 0;   ///< most bytes of live device memory objects
+    std::uint64_t device_allocations = 0;    ///< device memory objects created (cleanup included)
+    std::uint64_t device_frees = 0;          ///< device memory objects destroyed (cleanup included)
+    std::uint64_t peak_device_objects = 0;   ///< most device memory objects live at once
+    std::uint64_t failures = 0;              ///< allocations the allocator refused
+    std::array<std::uint64_t, allocation_error_kind_count> failures_by_kind{};  ///< by AllocationErrorKind
+    std::uint64_t invariant_violations = 0;
+    std::vector<std::string> violation_messages;  ///< the first few, "op N: ..."
+    double modeled_device_us = 0;                 ///< the device's cost model over this run (0 without one)
+    /// Index into Trace::ops of the operation after which reserved bytes were at
+    /// their peak (the one with the most requested bytes among those); the
+    /// memory map replays up to and including it. 0 for an empty trace.
+    std::uint64_t peak_reserved_op = 0;
+};
+
+/// Bit mask of every memory type of `props`.
+inline std::uint32_t all_memory_types(const DeviceProperties& props) noexcept {
+    const auto n = props.memory_types.size();
+    return n >= 32 ? ~0u : ((1u << n) - 1u);
+}
+
+/// The request for an allocate operation.
+inline Request make_request(const TraceOp& op, std::uint32_t memory_types) noexcept {
+    Request r;
+    r.size = op.size;
+    r.alignment = op.alignment;
+    r.memory_types = memory_types;
+    r.usage = op.usage;
+    r.kind = op.kind;
+    return r;
+}
+
+namespace detail {
+
+template <class Memory>
+std::uint64_t object_key(const Memory& memory) noexcept {
+    if constexpr (requires { { memory.id } -> std::convertible_to<std::uint64_t>; }) {
+        return memory.id;
+    } else {
+        static_assert(std::is_trivially_copyable_v<Memory> && sizeof(Memory) <= sizeof(std::uint64_t),
+                      "replay needs memory handles that fit in 64 bits");
+        std::uint64_t key = 0;
+        std::memcpy(&key, &memory, sizeof(Memory));
+        return key;
+    }
+}
+
+template <class Device>
+std::uint64_t object_size(const Device& device, const typename Device::Memory& memory) {
+    if constexpr (requires { device.object_info(memory); }) {
+        const auto info = device.object_info(memory);
+        return info ? info->size : 0;
+    } else {
+        return 0;
+    }
+}
+
+template <class Device>
+double modeled_us(const Device& device) {
+    if constexpr (requires { { device.modeled_device_us() } -> std::convertible_to<double>; })
+        return device.modeled_device_us();
+    else
+        return 0.0;
+}
+
+template <class Device>
+std::size_t device_misuse_count(const Device& device) {
+    if constexpr (requires { device.misuse_count(); })
+        return device.misuse_count();
+    else
+        return 0;
+}
+
+template <class Device>
+void report_device_misuse(const Device& device, std::size_t first, std::uint64_t op_index, InvariantChecker& checker) {
+    if constexpr (requires { device.misuse_reports(); }) {
+        const auto reports = device.misuse_reports();
+        for (std::size_t i = first; i < reports.size(); ++i)
+            checker.report(op_index, "device misuse: " + reports[i].detail);
+    }
+}
+
+// Gives back what a trace left live, then the chunks kept for reuse.
+template <class Device, class Memory>
+void release_all(Device& device, GpuAllocator<Memory>& allocator, IdMap<MemoryBlock<Memory>>& blocks) {
+    blocks.for_each([&](std::uint64_t, MemoryBlock<Memory>& block) { allocator.deallocate(device, std::move(block)); });
+    blocks.clear();
+    allocator.cleanup(device);
+}
+
+}  // namespace detail
+
+/// Replays `trace` on `device` with every invariant checked after each step.
+/// Requires: `config` valid for props; the device holds no objects of this
+/// allocator (a fresh allocator is made here and cleaned up at the end).
+template <class Device>
+CheckedRun replay_checked(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config) {
+    using Memory = typename Device::Memory;
+    CheckedRun run;
+    run.ops = trace.ops.size();
+    GpuAllocator<Memory> allocator(props, config);
+    InvariantChecker checker(props);
+    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    const std::uint32_t types = all_memory_types(props);
+    const std::size_t device_misuse_before = detail::device_misuse_count(device);
+    const double modeled_before = detail::modeled_us(device);
+    std::vector<std::uint64_t> heap_reserved(props.memory_heaps.size(), 0);
+    std::uint64_t requested_at_peak = 0;
+    std::uint64_t last_allocations = 0;
+    std::uint64_t last_objects = 0;
+
+    for (std::uint64_t i = 0; i < trace.ops.size(); ++i) {
+        const TraceOp& op = trace.ops[i];
+        if (op.code == OpCode::allocate) {
+            const Request request = make_request(op, types);
+            auto block = allocator.allocate(device, request);
+            if (!block) {
+                ++run.failures;
+                const auto kind = static_cast<std::size_t>(block.error().kind);
+                if (kind < run.failures_by_kind.size()) ++run.failures_by_kind[kind];
+            } else {
+                CheckedBlock b;
+                b.object = detail::object_key(block->memory());
+                b.object_size = detail::object_size(device, block->memory());
+                b.memory_type = block->memory_type();
+                b.offset = block->offset();
+                b.size = block->size();
+                checker.on_allocate(i, request, b);
+                if (!blocks.try_emplace(op.id, std::move(*block)))
+                    checker.report(i, "ID " + std::to_string(op.id) + " allocated twice");
+            }
+        } else if (auto block = blocks.take(op.id)) {
+            checker.on_free(i, detail::object_key(block->memory()), block->offset());
+            allocator.deallocate(device, std::move(*block));
+        }
+        const TotalCounters t = allocator.totals();
+        if (t.requested_bytes > run.peak_requested_bytes) run.peak_requested_bytes = t.requested_bytes;
+        if (t.device_objects > run.peak_device_objects) run.peak_device_objects = t.device_objects;
+        if (t.reserved_bytes > run.peak_reserved_bytes ||
+            (t.reserved_bytes == run.peak_reserved_bytes && t.requested_bytes > requested_at_peak)) {
+            run.peak_reserved_bytes = t.reserved_bytes;
+            requested_at_peak = t.requested_bytes;
+            run.peak_reserved_op = i;
+        }
+        if (t.block_count != checker.live_blocks())
+            checker.report(i, "the allocator counts " + std::to_string(t.block_count) + " live blocks, the trace " +
+                                  std::to_string(checker.live_blocks()));
+        if (t.device_allocations != last_allocations || t.device_objects != last_objects) {
+            last_allocations = t.device_allocations;
+            last_objects = t.device_objects;
+            const Statistics stats = allocator.statistics();
+            for (std::size_t h = 0; h < heap_reserved.size() && h < stats.heaps.size(); ++h)
+                heap_reserved[h] = stats.heaps[h].reserved_bytes;
+            checker.check_heaps(i, heap_reserved, t.device_objects);
+        }
+    }
+
+    detail::release_all(device, allocator, blocks);
+    const TotalCounters end = allocator.totals();
+    const Statistics stats = allocator.statistics();
+    run.device_allocations = end.device_allocations;
+    run.device_frees = stats.total.device_frees;
+    const std::uint64_t last = trace.ops.empty() ? 0 : trace.ops.size() - 1;
+    if (end.device_objects != 0 || end.block_count != 0 || end.reserved_bytes != 0)
+        checker.report(last, "after giving back every block and cleanup, " + std::to_string(end.device_objects) +
+                                 " device memory objects and " + std::to_string(end.block_count) +
+                                 " blocks are still live");
+    if (allocator.misuse_count() != 0)
+        checker.report(last, std::to_string(allocator.misuse_count()) + " allocator misuse report(s)");
+    detail::report_device_misuse(device, device_misuse_before, last, checker);
+    run.modeled_device_us = detail::modeled_us(device) - modeled_before;
+    run.invariant_violations = checker.violations();
+    run.violation_messages = checker.messages();
+    return run;
+}
+
+/// Replays `trace` on `device` with nothing but allocate, deallocate and the ID
+/// map inside the clock. Returns: nanoseconds of the loop.
+template <class Device>
+double replay_timed(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config) {
+    using Memory = typename Device::Memory;
+    GpuAllocator<Memory> allocator(props, config);
+    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    const std::uint32_t types = all_memory_types(props);
+    const TraceOp* op = trace.ops.data();
+    const TraceOp* const end = op + trace.ops.size();
+
+    const auto start = std::chrono::steady_clock::now();
+    for (; op != end; ++op) {
+        if (op->code == OpCode::allocate) {
+            auto block = allocator.allocate(device, make_request(*op, types));
+            if (block) blocks.try_emplace(op->id, std::move(*block));
+        } else if (auto block = blocks.take(op->id)) {
+            allocator.deallocate(device, std::move(*block));
+        }
+    }
+    const auto stop = std::chrono::steady_clock::now();
+    detail::release_all(device, allocator, blocks);
+    return std::chrono::duration<double, std::nano>(stop - start).count();
+}
+
+/// The baseline: the replay loop doing only the ID map's insert and take.
+/// Returns: nanoseconds of the loop.
+double baseline_timed(const Trace& trace);
+
+/// Replays trace.ops[0 .. last_op] with Config::track_blocks on and returns the
+/// snapshot at that moment (then gives everything back).
+template <class Device>
+AllocatorSnapshot snapshot_after(Device& device, const Trace& trace, const DeviceProperties& props, Config config,
+                                 std::uint64_t last_op) {
+    using Memory = typename Device::Memory;
+    config.track_blocks = true;
+    GpuAllocator<Memory> allocator(props, config);
+    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    const std::uint32_t types = all_memory_types(props);
+    for (std::uint64_t i = 0; i < trace.ops.size() && i <= last_op; ++i) {
+        const TraceOp& op = trace.ops[i];
+        if (op.code == OpCode::allocate) {
+            auto block = allocator.allocate(device, make_request(op, types));
+            if (block) blocks.try_emplace(op.id, std::move(*block));
+        } else if (auto block = blocks.take(op.id)) {
+            allocator.deallocate(device, std::move(*block));
+        }
+    }
+    AllocatorSnapshot snapshot = allocator.snapshot();
+    detail::release_all(device, allocator, blocks);
+    return snapshot;
+}
+
+/// A trace's checked run and its timed runs.
+struct TraceMeasurement {
+    CheckedRun checked;
+    std::vector<double> replay_ns;    ///< per timed run, the replay loop
+    std::vector<double> baseline_ns;  ///< per timed run, the baseline loop
+};
+
+/// The checked run, then `runs` pairs of (baseline, timed replay), interleaved
+/// so that both loops see the same machine. Each replay uses a fresh allocator
+/// on `device`, which must hold none of its objects between runs.
+template <class Device>
+TraceMeasurement measure_trace(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config,
+                               unsigned runs) {
+    TraceMeasurement m;
+    m.checked = replay_checked(device, trace, props, config);
+    for (unsigned r = 0; r < runs; ++r) {
+        m.baseline_ns.push_back(baseline_timed(trace));
+        m.replay_ns.push_back(replay_timed(device, trace, props, config));
+    }
+    return m;
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+double median(std::vector<double> values);
+
+/// Config::for_device(props) with `policy`.
+Config config_for(const DeviceProperties& props, StrategyPolicy policy) noexcept;
+
+/// "default", "buddy", "free-list", "slab", "dedicated" (the --policy values).
+std::string_view policy_name(StrategyPolicy policy) noexcept;
+
+/// Parses a --policy value. Returns false for an unknown name.
+bool parse_policy(std::string_view name, StrategyPolicy& policy) noexcept;
+
+}  // namespace gpu_alloc::replay
