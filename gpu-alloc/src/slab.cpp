@@ -39,13 +39,19 @@ BitTreeLayout make_bit_tree_layout(std::uint64_t items) noexcept {
 /// that a libgcc call, measurable on the allocate path.
 constexpr bool is_pow2(std::uint64_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
-/// Index of the lowest set bit, or slab_none when none is set.
+/// Index of the lowest set bit, or slab_none when none is set. One and two
+/// levels (every slot bitmap of a page <= 256 KiB with slots >= 64 B) are
+/// spelled out: the generic loop's dependent loads of the level offsets
+/// measured on the allocate path.
 inline std::uint32_t bit_tree_find_first(const std::uint64_t* words, const BitTreeLayout& layout) noexcept {
-    std::uint32_t level = layout.levels - 1;
-    const std::uint64_t top = words[layout.offset[level]];
+    const std::uint64_t top = words[0];  // levels are stored top first
     if (top == 0) return slab_none;
     std::uint32_t index = static_cast<std::uint32_t>(std::countr_zero(top));
-    while (level > 0) {
+    if (layout.levels == 1) return index;
+    if (layout.levels == 2) {
+        return (index << 6) | static_cast<std::uint32_t>(std::countr_zero(words[1 + index]));
+    }
+    for (std::uint32_t level = layout.levels - 1; level > 0;) {
         --level;
         index = (index << 6) | static_cast<std::uint32_t>(std::countr_zero(words[layout.offset[level] + index]));
     }
