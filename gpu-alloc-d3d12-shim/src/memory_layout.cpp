@@ -152,6 +152,28 @@ Result<AdapterInfo, HRESULT> query_adapter_info(ID3D12Device* device) {
     VkPhysicalDeviceProperties properties{};
     vkGetPhysicalDeviceProperties(physical, &properties);
     info.max_heap_count = properties.limits.maxMemoryAllocationCount;
+
+    // A heap is one VkDeviceMemory: no larger than the largest Vulkan heap (the
+    // validation layer rejects more) nor maintenance3's maxMemoryAllocationSize.
+    std::uint64_t largest_heap = 0;
+    for (std::uint32_t i = 0; i < memory.memoryHeapCount; ++i)
+        largest_heap = std::max<std::uint64_t>(largest_heap, memory.memoryHeaps[i].size);
+    if (largest_heap != 0) info.max_heap_size = std::min(info.max_heap_size, largest_heap);
+    // vkGetPhysicalDeviceProperties2KHR is only handed out when vkd3d enabled
+    // VK_KHR_get_physical_device_properties2 on its instance.
+    VkInstance instance = vkd3d_instance_get_vk_instance(vkd3d_instance_from_device(device));
+    const auto get_properties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceProperties2KHR>(
+        vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceProperties2KHR"));
+    if (get_properties2 != nullptr && properties.apiVersion >= VK_API_VERSION_1_1) {
+        VkPhysicalDeviceMaintenance3Properties maintenance3{};
+        maintenance3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES;
+        VkPhysicalDeviceProperties2 properties2{};
+        properties2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+        properties2.pNext = &maintenance3;
+        get_properties2(physical, &properties2);
+        if (maintenance3.maxMemoryAllocationSize != 0)
+            info.max_heap_size = std::min<std::uint64_t>(info.max_heap_size, maintenance3.maxMemoryAllocationSize);
+    }
 #endif
     return info;
 }

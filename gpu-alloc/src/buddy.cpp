@@ -56,25 +56,34 @@ BuddyAllocator::BuddyAllocator(std::uint64_t capacity, std::uint64_t min_block_s
 
 void BuddyAllocator::push_free(std::uint32_t index) {
     Node& n = node(index);
-    std::vector<std::uint32_t>& stack = free_stacks_[n.order];
+    std::vector<FreeEntry>& stack = free_stacks_[n.order];
     n.state = State::free;
     n.slot = static_cast<std::uint32_t>(stack.size());
-    stack.push_back(index);
+    stack.push_back(FreeEntry{n.offset, index});
     free_mask_ |= std::uint64_t{1} << n.order;
     ++free_block_count_;
 }
 
 void BuddyAllocator::remove_free(std::uint32_t index) {
     const Node& n = node(index);
-    std::vector<std::uint32_t>& stack = free_stacks_[n.order];
-    const std::uint32_t top = stack.back();
-    if (top != index) {
+    std::vector<FreeEntry>& stack = free_stacks_[n.order];
+    const FreeEntry top = stack.back();
+    if (top.index != index) {
         stack[n.slot] = top;
-        node(top).slot = n.slot;
+        node(top.index).slot = n.slot;
     }
     stack.pop_back();
     if (stack.empty()) free_mask_ &= ~(std::uint64_t{1} << n.order);
     --free_block_count_;
+}
+
+BuddyAllocator::FreeEntry BuddyAllocator::pop_free(unsigned order) {
+    std::vector<FreeEntry>& stack = free_stacks_[order];
+    const FreeEntry top = stack.back();
+    stack.pop_back();
+    if (stack.empty()) free_mask_ &= ~(std::uint64_t{1} << order);
+    --free_block_count_;
+    return top;
 }
 
 std::uint32_t BuddyAllocator::take_pair() {
@@ -124,8 +133,9 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
     if (candidates == 0) return unexpected(SubAllocationError::out_of_space);
 
     unsigned current = static_cast<unsigned>(std::countr_zero(candidates));
-    std::uint32_t index = free_stacks_[current].back();
-    remove_free(index);
+    const FreeEntry found = pop_free(current);
+    std::uint32_t index = found.index;
+    const std::uint64_t offset = found.offset;  // the lower half keeps it at every split
     while (current > order) {
         const std::uint32_t pair = take_pair();  // may grow pool_: no Node& across this call
         if (pair == none) {
@@ -141,8 +151,8 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
         const std::uint32_t upper = lower + 1;
         Node& lo = node(lower);
         Node& hi = node(upper);
-        lo.offset = parent.offset;
-        hi.offset = parent.offset + block_size(current);
+        lo.offset = offset;
+        hi.offset = offset + block_size(current);
         lo.parent = hi.parent = index;
         lo.order = hi.order = static_cast<std::uint8_t>(current);
         lo.requested = hi.requested = 0;
@@ -150,6 +160,7 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
         index = lower;
     }
 
+    // Only stores to the node: no need to wait for its cache line.
     Node& n = node(index);
     n.state = State::allocated;
     n.requested = size;
@@ -157,7 +168,7 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
     used_bytes_ += reserved;
     requested_bytes_ += size;
     ++allocation_count_;
-    return SubAllocation{n.offset, size, reserved, index};
+    return SubAllocation{offset, size, reserved, index};
 }
 
 void BuddyAllocator::free(const SubAllocation& allocation) {
@@ -261,13 +272,15 @@ bool BuddyAllocator::validate() const {
     // one slot, so count + slot back-references rule out duplicates.
     std::uint64_t listed = 0;
     for (unsigned order = 0; order < max_orders; ++order) {
-        const std::vector<std::uint32_t>& free_stack = free_stacks_[order];
+        const std::vector<FreeEntry>& free_stack = free_stacks_[order];
         if (free_stack.empty() == ((free_mask_ >> order & 1u) != 0)) return false;
         for (std::size_t slot = 0; slot < free_stack.size(); ++slot) {
-            const std::uint32_t index = free_stack[slot];
-            if (index >= pool_.size() * 2) return false;
-            const Node& n = node(index);
-            if (n.state != State::free || n.order != order || n.slot != slot) return false;
+            const FreeEntry& entry = free_stack[slot];
+            if (entry.index >= pool_.size() * 2) return false;
+            const Node& n = node(entry.index);
+            if (n.state != State::free || n.order != order || n.slot != slot || n.offset != entry.offset) {
+                return false;
+            }
         }
         listed += free_stack.size();
     }

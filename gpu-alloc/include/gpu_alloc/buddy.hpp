@@ -23,13 +23,14 @@
 //     its two halves, so the buddy of node i is node i ^ 1 and each node knows
 //     its parent: merging needs no search and no hash lookup. A pair is 64 bytes,
 //     one cache line, so reading the buddy during a merge is free;
-//   - one stack (vector) of free node indices per order, each free node
-//     knowing its slot in it, and a 64-bit mask of the non-empty orders:
-//     finding the smallest fitting free block is a count-trailing-zeros and a
-//     pop; taking a buddy out of the middle (on merge) is a swap with the top.
-//     Unlike an intrusive linked list, pop and push touch no neighbouring
-//     node (no cache miss), and LIFO order hands out the most recently freed,
-//     still cached, block first.
+//   - one stack (vector) of free blocks (node index + offset) per order, each
+//     free node knowing its slot in it, and a 64-bit mask of the non-empty
+//     orders: finding the smallest fitting free block is a count-trailing-zeros
+//     and a pop; taking a buddy out of the middle (on merge) is a swap with the
+//     top. Unlike an intrusive linked list, pop and push touch no neighbouring
+//     node, and since the stack holds the offset, handing out a block of the
+//     right order only writes its node (no cache miss to wait for). LIFO order
+//     hands out the most recently freed block first.
 // SubAllocation::metadata carries the node index, so free() goes straight to it.
 //
 // Complexity. allocate: O(log(capacity / min_block_size)) splits at most, O(1)
@@ -39,7 +40,7 @@
 //
 // Worst-case overhead. Internal fragmentation: a block is < 2x its request
 // (size 2^k + 1 takes 2^(k+1)), plus rounding up to min_block_size and to the
-// alignment. Host memory: 32 bytes per node plus 4 bytes per free block, and a
+// alignment. Host memory: 32 bytes per node plus 16 bytes per free block, and a
 // tree with L leaves (live and free blocks) has at most 2L - 1 nodes; the pool
 // and the stacks keep their peak size (freed pairs are recycled, not returned
 // to the system).
@@ -59,8 +60,9 @@
 //      (the leaves) never overlap and cover the managed range exactly.
 //   3. Every block is aligned to its own size and lies inside the range.
 //   4. No split node has two free children (buddies are always merged).
-//   5. Each free stack holds exactly the free leaves of its order, each node's
-//      slot is its position there, and the non-empty mask matches the stacks.
+//   5. Each free stack holds exactly the free leaves of its order, with their
+//      offsets; each node's slot is its position there, and the non-empty mask
+//      matches the stacks.
 //   6. used bytes + free bytes == capacity(); the counters (used, requested,
 //      allocation count, free block count) match the tree; each live block holds
 //      its request (0 < size <= block size).
@@ -168,19 +170,26 @@ private:
     struct alignas(64) NodePair {
         std::array<Node, 2> nodes;
     };
+    // A free block as its order's stack holds it: the offset is kept here too so
+    // that allocate() can hand the block out without reading its node first.
+    struct FreeEntry {
+        std::uint64_t offset;
+        std::uint32_t index;
+    };
 
     Node& node(std::uint32_t index) { return pool_[index >> 1].nodes[index & 1u]; }
     const Node& node(std::uint32_t index) const { return pool_[index >> 1].nodes[index & 1u]; }
     std::uint64_t block_size(unsigned order) const { return std::uint64_t{1} << (order + min_shift_); }
 
     void push_free(std::uint32_t index);
-    void remove_free(std::uint32_t index);
+    void remove_free(std::uint32_t index);  // takes any free block out of its stack
+    FreeEntry pop_free(unsigned order);     // takes the top of a non-empty stack
     std::uint32_t take_pair();   // returns a pair index, or none when the index space is exhausted
     void release_pair(std::uint32_t pair);
     void release_block(std::uint32_t index);  // files a block as free, merging it with free buddies
 
     std::vector<NodePair> pool_;
-    std::array<std::vector<std::uint32_t>, max_orders> free_stacks_;  // free node indices per order
+    std::array<std::vector<FreeEntry>, max_orders> free_stacks_;  // free blocks per order
     std::uint64_t free_mask_ = 0;       // bit k set <=> !free_stacks_[k].empty()
     std::uint32_t free_pair_head_ = none;
     std::uint32_t root_count_ = 0;

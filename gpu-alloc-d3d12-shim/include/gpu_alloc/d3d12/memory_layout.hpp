@@ -94,7 +94,8 @@ struct AdapterInfo {
     /// System memory the GPU may use, bytes: heap 1. Ignored on UMA.
     std::uint64_t non_local_memory_size = 0;
     /// Largest heap, bytes: a mapped heap is one buffer, so at most
-    /// 2^MaxGPUVirtualAddressBitsPerResource.
+    /// 2^MaxGPUVirtualAddressBitsPerResource; under vkd3d also at most the largest
+    /// Vulkan heap and maintenance3's maxMemoryAllocationSize (a heap is one VkDeviceMemory).
     std::uint64_t max_heap_size = UINT64_MAX;
     /// Most heaps alive at once. D3D12 sets no limit (UINT32_MAX); under vkd3d
     /// each heap is one VkDeviceMemory, so it is Vulkan's maxMemoryAllocationCount.
@@ -139,7 +140,7 @@ MemoryLayout build_memory_layout(const AdapterInfo& info);
 /// (ARCHITECTURE, node 0), the per-resource address bits; memory sizes from
 /// DXGI's adapter description on Windows (on UMA: dedicated + shared memory),
 /// and from the VkPhysicalDevice under vkd3d (largest device-local heap; largest
-/// other heap), with Vulkan's maxMemoryAllocationCount.
+/// other heap), with Vulkan's maxMemoryAllocationCount and allocation size limits.
 ///
 /// Requires: device is a live ID3D12Device.
 /// Errors: the failing HRESULT of CheckFeatureSupport or of the DXGI calls.
