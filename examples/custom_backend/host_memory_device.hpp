@@ -38,6 +38,7 @@ public:
     /// Every object starts on a boundary of this many bytes, like a device page.
     static constexpr std::size_t object_alignment = 4096;
 
+    /// Requires: heap_size > 0.
     explicit HostMemoryDevice(std::uint64_t heap_size, bool with_device_local_type = false) {
         using gpu_alloc::MemoryPropertyFlags;
         props_.memory_heaps = {{heap_size, gpu_alloc::MemoryHeapFlags::none}};
@@ -81,6 +82,7 @@ public:
         return memory.base + offset;
     }
 
+    /// Requires: mapped. Nothing to undo: the memory stays addressable.
     void unmap_memory(const HostMemory&) {}
 
     /// Host memory is coherent: nothing to flush or invalidate.
@@ -88,6 +90,7 @@ public:
         std::span<const gpu_alloc::MappedMemoryRange<HostMemory>>) {
         return {};
     }
+    /// Nothing to invalidate either.
     gpu_alloc::Result<void, gpu_alloc::OutOfMemory> invalidate_memory_ranges(
         std::span<const gpu_alloc::MappedMemoryRange<HostMemory>>) {
         return {};

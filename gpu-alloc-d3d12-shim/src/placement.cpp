@@ -39,8 +39,16 @@ std::uint32_t compatible_memory_types(const MemoryLayout& layout, const D3D12_RE
     return mask;
 }
 
+std::uint32_t heap_type_mask(const MemoryLayout& layout, D3D12_HEAP_TYPE type) noexcept {
+    std::uint32_t mask = 0;
+    for (std::size_t i = 0; i < layout.memory_types.size() && i < 32; ++i)
+        if (type == any_heap_type || layout.memory_types[i].properties.Type == type) mask |= 1u << i;
+    return mask;
+}
+
 Result<ResourceRequirements, PlacementError> resource_requirements(const D3D12MemoryDevice& device,
-                                                                   const D3D12_RESOURCE_DESC& desc) {
+                                                                   const D3D12_RESOURCE_DESC& desc,
+                                                                   D3D12_HEAP_TYPE heap_type) {
     const D3D12_RESOURCE_ALLOCATION_INFO info = allocation_info(device.device(), desc);
     if (info.SizeInBytes == UINT64_MAX || info.SizeInBytes == 0 || info.Alignment == 0 ||
         (info.Alignment & (info.Alignment - 1)) != 0)
@@ -49,7 +57,7 @@ Result<ResourceRequirements, PlacementError> resource_requirements(const D3D12Me
     out.size = info.SizeInBytes;
     out.alignment = info.Alignment;
     out.category = category_of(desc);
-    out.memory_types = compatible_memory_types(device.layout(), desc);
+    out.memory_types = compatible_memory_types(device.layout(), desc) & heap_type_mask(device.layout(), heap_type);
     if (out.memory_types == 0) return unexpected(PlacementError{PlacementErrorKind::no_compatible_memory_type});
     return out;
 }

@@ -369,6 +369,10 @@ bool FreeListAllocator::validate() const {
     if (unused != unused_node_count_ || unused + chain_length != nodes_.size()) return false;
 
     // Bucket lists and bitmaps.
+    // Raw pointers: this loop runs over every bucket, also in unoptimized builds.
+    const Node* nodes = nodes_.data();
+    const std::uint32_t* heads = heads_.data();
+    const std::size_t node_count = nodes_.size();
     std::uint64_t listed = 0;
     for (std::uint32_t fl = 0; fl < kFlCount; ++fl) {
         const bool fl_bit = (fl_bitmap_ >> fl) & 1u;
@@ -376,11 +380,11 @@ bool FreeListAllocator::validate() const {
         for (std::uint32_t sl = 0; sl < kSlCount; ++sl) {
             const std::uint32_t bucket = (fl << kSlLog2) | sl;
             const bool sl_bit = (sl_bitmap_[fl] >> sl) & 1u;
-            if (sl_bit != (heads_[bucket] != kNone)) return false;
+            if (sl_bit != (heads[bucket] != kNone)) return false;
             std::uint32_t list_prev = kNone;
-            for (std::uint32_t index = heads_[bucket]; index != kNone; index = nodes_[index].free_next) {
-                if (index >= nodes_.size() || ++listed > free_block_count_) return false;
-                const Node& node = nodes_[index];
+            for (std::uint32_t index = heads[bucket]; index != kNone; index = nodes[index].free_next) {
+                if (index >= node_count || ++listed > free_block_count_) return false;
+                const Node& node = nodes[index];
                 if (node.free_prev != list_prev) return false;
                 if (node.size == 0 || detail::bucket_floor(node.size) != bucket) return false;
                 list_prev = index;

@@ -14,9 +14,10 @@ namespace {
 constexpr std::uint32_t slab_none = 0xFFFFFFFFu;
 constexpr std::uint32_t free_page = 0xFFFFFFFFu;
 
-/// Layout of a hierarchical bitmap over `items` bits (items >= 1). The levels
-/// are stored top first, so that the top word and the first summary words
-/// share a cache line and a lookup touches one line above the leaf.
+/// Layout of a hierarchical bitmap over `items` bits (items >= 1). The top
+/// word is kept apart (in PageMeta for a page's slots, in a member for the
+/// page pool), so a lookup reads it without touching the word array; the
+/// levels below it are stored in `rest`, highest first.
 BitTreeLayout make_bit_tree_layout(std::uint64_t items) noexcept {
     BitTreeLayout layout;
     std::uint64_t words[BitTreeLayout::max_levels] = {};
@@ -27,7 +28,7 @@ BitTreeLayout make_bit_tree_layout(std::uint64_t items) noexcept {
         count = (count + 63) / 64;
     }
     std::uint64_t offset = 0;
-    for (std::uint32_t level = layout.levels; level-- > 0;) {
+    for (std::uint32_t level = layout.levels - 1; level-- > 0;) {
         layout.offset[level] = static_cast<std::uint32_t>(offset);
         offset += words[level];
     }
@@ -39,73 +40,84 @@ BitTreeLayout make_bit_tree_layout(std::uint64_t items) noexcept {
 /// that a libgcc call, measurable on the allocate path.
 constexpr bool is_pow2(std::uint64_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
+/// Word `index` of level `level`.
+inline std::uint64_t bit_tree_word(std::uint64_t top, const std::uint64_t* rest, const BitTreeLayout& layout,
+                                   std::uint32_t level, std::uint64_t index) noexcept {
+    return level + 1 == layout.levels ? top : rest[layout.offset[level] + index];
+}
+
 /// Index of the lowest set bit, or slab_none when none is set. One and two
 /// levels (every slot bitmap of a page <= 256 KiB with slots >= 64 B) are
-/// spelled out: the generic loop's dependent loads of the level offsets
-/// measured on the allocate path.
-inline std::uint32_t bit_tree_find_first(const std::uint64_t* words, const BitTreeLayout& layout) noexcept {
-    const std::uint64_t top = words[0];  // levels are stored top first
+/// spelled out: the generic loop's loads of the level offsets measured on the
+/// allocate path.
+inline std::uint32_t bit_tree_find_first(std::uint64_t top, const std::uint64_t* rest,
+                                         const BitTreeLayout& layout) noexcept {
     if (top == 0) return slab_none;
     std::uint32_t index = static_cast<std::uint32_t>(std::countr_zero(top));
     if (layout.levels == 1) return index;
-    if (layout.levels == 2) {
-        return (index << 6) | static_cast<std::uint32_t>(std::countr_zero(words[1 + index]));
-    }
+    if (layout.levels == 2) return (index << 6) | static_cast<std::uint32_t>(std::countr_zero(rest[index]));
     for (std::uint32_t level = layout.levels - 1; level > 0;) {
         --level;
-        index = (index << 6) | static_cast<std::uint32_t>(std::countr_zero(words[layout.offset[level] + index]));
+        index = (index << 6) | static_cast<std::uint32_t>(std::countr_zero(rest[layout.offset[level] + index]));
     }
     return index;
 }
 
-inline bool bit_tree_test(const std::uint64_t* words, const BitTreeLayout& layout, std::uint32_t index) noexcept {
-    return ((words[layout.offset[0] + (index >> 6)] >> (index & 63)) & 1) != 0;
+inline bool bit_tree_test(std::uint64_t top, const std::uint64_t* rest, const BitTreeLayout& layout,
+                          std::uint32_t index) noexcept {
+    return ((bit_tree_word(top, rest, layout, 0, index >> 6) >> (index & 63)) & 1) != 0;
 }
 
 /// Clears bit `index` and the summary bits above it that became stale.
-inline void bit_tree_clear(std::uint64_t* words, const BitTreeLayout& layout, std::uint32_t index) noexcept {
-    for (std::uint32_t level = 0; level < layout.levels; ++level) {
-        std::uint64_t& word = words[layout.offset[level] + (index >> 6)];
+inline void bit_tree_clear(std::uint64_t& top, std::uint64_t* rest, const BitTreeLayout& layout,
+                           std::uint32_t index) noexcept {
+    for (std::uint32_t level = 0; level + 1 < layout.levels; ++level) {
+        std::uint64_t& word = rest[layout.offset[level] + (index >> 6)];
         word &= ~(std::uint64_t{1} << (index & 63));
         if (word != 0) return;
         index >>= 6;
     }
+    top &= ~(std::uint64_t{1} << index);
 }
 
 /// Sets bit `index` and the summary bits above it.
-inline void bit_tree_set(std::uint64_t* words, const BitTreeLayout& layout, std::uint32_t index) noexcept {
-    for (std::uint32_t level = 0; level < layout.levels; ++level) {
-        std::uint64_t& word = words[layout.offset[level] + (index >> 6)];
+inline void bit_tree_set(std::uint64_t& top, std::uint64_t* rest, const BitTreeLayout& layout,
+                         std::uint32_t index) noexcept {
+    for (std::uint32_t level = 0; level + 1 < layout.levels; ++level) {
+        std::uint64_t& word = rest[layout.offset[level] + (index >> 6)];
         const std::uint64_t old = word;
         word = old | (std::uint64_t{1} << (index & 63));
         if (old != 0) return;
         index >>= 6;
     }
+    top |= std::uint64_t{1} << index;
 }
 
-/// Zeroes, at every level, the word that item `index` is the first item of.
-/// Called when a page's bump index reaches a multiple of 64, so that words are
-/// initialized only as slots come into use.
-inline void bit_tree_zero_from(std::uint64_t* words, const BitTreeLayout& layout, std::uint32_t index) noexcept {
-    for (std::uint32_t level = 0; level < layout.levels; ++level) {
-        words[layout.offset[level] + (index >> 6)] = 0;
+/// Zeroes, at every level below the top, the word that item `index` (a
+/// multiple of 64) is the first item of. Called when a page's bump index
+/// reaches a multiple of 64, so that words are initialized only as slots come
+/// into use; the top word is zeroed when the page is taken.
+inline void bit_tree_zero_from(std::uint64_t* rest, const BitTreeLayout& layout, std::uint32_t index) noexcept {
+    for (std::uint32_t level = 0; level + 1 < layout.levels; ++level) {
+        rest[layout.offset[level] + (index >> 6)] = 0;
         if ((index & (64u * 64u - 1)) != 0) return;  // not the first item of the next level's word
         index >>= 6;
     }
 }
 
 /// Checks that every summary bit over the first `leaf_words` leaf words is
-/// set iff its word is non-zero, and that summary words beyond them are zero.
-bool bit_tree_summaries_consistent(const std::uint64_t* words, const BitTreeLayout& layout,
+/// set iff its word is non-zero, and that summary bits beyond them are zero.
+bool bit_tree_summaries_consistent(std::uint64_t top, const std::uint64_t* rest, const BitTreeLayout& layout,
                                    std::uint64_t leaf_words) noexcept {
     std::uint64_t child_words = leaf_words;
     for (std::uint32_t level = 1; level < layout.levels; ++level) {
         const std::uint64_t parent_words = (child_words + 63) / 64;
         for (std::uint64_t w = 0; w < parent_words; ++w) {
-            const std::uint64_t parent = words[layout.offset[level] + w];
+            const std::uint64_t parent = bit_tree_word(top, rest, layout, level, w);
             for (std::uint64_t bit = 0; bit < 64; ++bit) {
                 const std::uint64_t child = w * 64 + bit;
-                const bool expected = child < child_words && words[layout.offset[level - 1] + child] != 0;
+                const bool expected =
+                    child < child_words && bit_tree_word(top, rest, layout, level - 1, child) != 0;
                 if (((parent >> bit) & 1) != static_cast<std::uint64_t>(expected)) return false;
             }
         }
@@ -184,24 +196,25 @@ Result<SlabAllocator, SubAllocationError> SlabAllocator::create(std::uint64_t ca
     slab.pool_layout_ = detail::make_bit_tree_layout(pages);
     slab.pool_words_.assign(slab.pool_layout_.total_words, 0);
     std::uint64_t items = pages;
-    for (std::uint32_t level = 0; level < slab.pool_layout_.levels; ++level) {
+    for (std::uint32_t level = 0; level + 1 < slab.pool_layout_.levels; ++level) {
         std::uint64_t* words = slab.pool_words_.data() + slab.pool_layout_.offset[level];
         for (std::uint64_t w = 0; w < items / 64; ++w) words[w] = ~std::uint64_t{0};
         if (items % 64 != 0) words[items / 64] = (std::uint64_t{1} << (items % 64)) - 1;
         items = (items + 63) / 64;
     }
+    slab.pool_top_ = items == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << items) - 1;
     slab.free_range_count_ = 1;
     return slab;
 }
 
 bool SlabAllocator::page_is_free(std::uint32_t page) const noexcept {
-    return detail::bit_tree_test(pool_words_.data(), pool_layout_, page);
+    return detail::bit_tree_test(pool_top_, pool_words_.data(), pool_layout_, page);
 }
 
 std::uint32_t SlabAllocator::take_page(std::uint32_t size_class) {
-    const std::uint32_t page = detail::bit_tree_find_first(pool_words_.data(), pool_layout_);
+    const std::uint32_t page = detail::bit_tree_find_first(pool_top_, pool_words_.data(), pool_layout_);
     if (page == slab_none) return slab_none;
-    detail::bit_tree_clear(pool_words_.data(), pool_layout_, page);
+    detail::bit_tree_clear(pool_top_, pool_words_.data(), pool_layout_, page);
     const bool left_free = page > 0 && page_is_free(page - 1);
     const bool right_free = page + 1 < page_count_ && page_is_free(page + 1);
     if (left_free && right_free) ++free_range_count_;        // one range split in two
@@ -214,6 +227,7 @@ std::uint32_t SlabAllocator::take_page(std::uint32_t size_class) {
         bitmap_words_.resize(static_cast<std::size_t>(blocks_used_) * block_words_);
     }
     meta.size_class = size_class;
+    meta.top = 0;
     meta.live = 0;
     meta.bump = 0;
     meta.prev = slab_none;
@@ -232,7 +246,7 @@ void SlabAllocator::release_page(std::uint32_t page) {
     const bool right_free = page + 1 < page_count_ && page_is_free(page + 1);
     if (left_free && right_free) --free_range_count_;  // two ranges joined
     else if (!left_free && !right_free) ++free_range_count_;
-    detail::bit_tree_set(pool_words_.data(), pool_layout_, page);
+    detail::bit_tree_set(pool_top_, pool_words_.data(), pool_layout_, page);
     --pages_in_use_;
 }
 
@@ -274,9 +288,9 @@ Result<SubAllocation, SubAllocationError> SlabAllocator::allocate(std::uint64_t 
     }
     PageMeta& meta = pages_[page];
     std::uint64_t* words = block_words(meta.block);
-    std::uint32_t slot = fresh ? slab_none : detail::bit_tree_find_first(words, cls.layout);
+    std::uint32_t slot = detail::bit_tree_find_first(meta.top, words, cls.layout);  // top == 0 on a fresh page
     if (slot != slab_none) {
-        detail::bit_tree_clear(words, cls.layout, slot);
+        detail::bit_tree_clear(meta.top, words, cls.layout, slot);
     } else {
         slot = meta.bump++;
         if ((slot & 63) == 0) detail::bit_tree_zero_from(words, cls.layout, slot);
@@ -312,7 +326,7 @@ void SlabAllocator::free(const SubAllocation& allocation) {
     const std::uint32_t slot = static_cast<std::uint32_t>((in_page * cls.reciprocal) >> 32);
     assert(slot * cls.slot_size == in_page && "free: offset is not a slot start");
     assert(slot < meta.bump && "free: slot never allocated");
-    assert(!detail::bit_tree_test(block_words(meta.block), cls.layout, slot) && "free: slot already free");
+    assert(!detail::bit_tree_test(meta.top, block_words(meta.block), cls.layout, slot) && "free: slot already free");
     assert(allocation.reserved == cls.slot_size && allocation.size <= cls.slot_size);
 
     used_bytes_ -= cls.slot_size;
@@ -325,7 +339,7 @@ void SlabAllocator::free(const SubAllocation& allocation) {
     }
     if (meta.live == cls.slots_per_page) push_partial(size_class, page);
     --meta.live;
-    detail::bit_tree_set(block_words(meta.block), cls.layout, slot);
+    detail::bit_tree_set(meta.top, block_words(meta.block), cls.layout, slot);
 }
 
 SubAllocatorStats SlabAllocator::stats() const {
@@ -342,7 +356,7 @@ SubAllocatorStats SlabAllocator::stats() const {
     std::uint64_t run = 0;
     const std::uint64_t leaf_words = (static_cast<std::uint64_t>(page_count_) + 63) / 64;
     for (std::uint64_t w = 0; w < leaf_words; ++w) {
-        std::uint64_t word = pool_words_[pool_layout_.offset[0] + w];
+        std::uint64_t word = detail::bit_tree_word(pool_top_, pool_words_.data(), pool_layout_, 0, w);
         if (word == ~std::uint64_t{0}) {
             run += 64;
             continue;
@@ -384,7 +398,7 @@ bool SlabAllocator::validate_page(std::uint32_t page) const {
     const std::uint64_t leaf_words = (static_cast<std::uint64_t>(meta.bump) + 63) / 64;  // initialized
     std::uint64_t free_slots = 0;
     for (std::uint64_t w = 0; w < leaf_words; ++w) {
-        std::uint64_t word = words[cls.layout.offset[0] + w];
+        const std::uint64_t word = detail::bit_tree_word(meta.top, words, cls.layout, 0, w);
         const std::uint64_t first = w * 64;
         if (first + 64 > meta.bump) {
             const std::uint64_t valid = meta.bump - first;  // 1..63
@@ -393,7 +407,7 @@ bool SlabAllocator::validate_page(std::uint32_t page) const {
         free_slots += static_cast<std::uint64_t>(std::popcount(word));
     }
     if (meta.live + free_slots != meta.bump) return false;
-    return detail::bit_tree_summaries_consistent(words, cls.layout, leaf_words);
+    return detail::bit_tree_summaries_consistent(meta.top, words, cls.layout, leaf_words);
 }
 
 bool SlabAllocator::validate() const {
@@ -402,10 +416,13 @@ bool SlabAllocator::validate() const {
     // Page pool bitmap: summaries, nothing past the last page.
     const std::uint64_t pool_leaf_words = (static_cast<std::uint64_t>(page_count_) + 63) / 64;
     if (page_count_ % 64 != 0) {
-        const std::uint64_t last = pool_words_[pool_layout_.offset[0] + pool_leaf_words - 1];
+        const std::uint64_t last =
+            detail::bit_tree_word(pool_top_, pool_words_.data(), pool_layout_, 0, pool_leaf_words - 1);
         if ((last >> (page_count_ % 64)) != 0) return false;
     }
-    if (!detail::bit_tree_summaries_consistent(pool_words_.data(), pool_layout_, pool_leaf_words)) return false;
+    if (!detail::bit_tree_summaries_consistent(pool_top_, pool_words_.data(), pool_layout_, pool_leaf_words)) {
+        return false;
+    }
 
     // Pages: pool membership, per-page bitmaps, accounting, free ranges.
     std::uint64_t in_use = 0;

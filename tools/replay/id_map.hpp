@@ -1,21 +1,23 @@
-// IdMap<V>: the hash map from trace allocation IDs to what the replay holds for
-// them (a MemoryBlock in the replay loop, a plain integer in the baseline loop).
+// The tables from trace allocation IDs to what the replay holds for them.
 //
-// Why a map of its own: ns_per_op is meant to be the allocator's cost plus as
-// little as possible, and allocator cost is read as ns_per_op minus the
-// baseline loop, which does only this map's insert and erase. std::unordered_map
-// allocates a node per insert and would dominate both numbers; an
-// open-addressing table sized once to the trace's peak live count does no
-// allocation in the timed loops, and the same table in both loops makes the
-// subtraction fair.
+// Why tables of their own: ns_per_op is meant to be the allocator's cost plus
+// as little as possible, and allocator cost is read as ns_per_op minus the
+// baseline loop, which does nothing but this bookkeeping. std::unordered_map
+// allocates a node per insert and would dominate both numbers.
 //
-// Algorithm: linear probing over a power-of-two table of keys, Fibonacci
-// hashing (key * 2^64/phi, top bits), load factor at most 1/2, deletion by
-// backward shift (no tombstones, so probe lengths do not decay over a
-// million-operation churn). The key 2^64 - 1 marks an empty slot; that one key
-// is stored beside the table. Values live in a parallel array of raw storage,
-// so V needs only to be move-constructible (MemoryBlock is move-only).
-// Complexity: insert, find, take O(1) expected.
+// IdMap<V>: open addressing with linear probing over a power-of-two table of
+// (key, value) slots, Fibonacci hashing (key * 2^64/phi, top bits), load
+// factor at most 1/2, deletion by backward shift (no tombstones, so probe
+// lengths do not decay over a million-operation churn). The key 2^64 - 1
+// marks an empty slot; that one key is stored beside the table. Insert, find,
+// take: O(1) expected.
+//
+// IdTable<V>: what the replay loops use. An IdMap from ID to a 32-bit slot
+// index, and the values in a dense vector of slots reused LIFO. The hash
+// table stays small (16-byte slots) whatever V is, values never move when the
+// table shifts entries, and the replay loop (V = MemoryBlock, 80 bytes) and
+// the baseline loop (V = a 64-bit integer) run the very same code. Sized once
+// to the trace's peak live count, neither allocates in the timed loops.
 #pragma once
 
 #include <bit>
@@ -47,7 +49,7 @@ public:
 
     /// Grows the table so that `expected` entries fit without further growth.
     void reserve(std::size_t expected) {
-        if (table_capacity_for(expected) > keys_.size()) rehash(expected);
+        if (table_capacity_for(expected) > capacity_) rehash(expected);
     }
 
     /// Inserts `key` with a value built from `args`.
@@ -59,13 +61,13 @@ public:
             special_.emplace(std::forward<Args>(args)...);
             return true;
         }
-        if ((size_ + 1) * 2 > keys_.size()) rehash((size_ + 1) * 2);
+        if ((size_ + 1) * 2 > capacity_) rehash((size_ + 1) * 2);
         std::size_t i = home(key);
-        while (keys_[i] != empty_key) {
-            if (keys_[i] == key) return false;
+        while (slots_[i].key != empty_key) {
+            if (slots_[i].key == key) return false;
             i = (i + 1) & mask_;
         }
-        keys_[i] = key;
+        slots_[i].key = key;
         ::new (value_at(i)) V(std::forward<Args>(args)...);
         ++size_;
         return true;
@@ -108,17 +110,17 @@ public:
     /// Calls `f(key, value&)` for every entry, in no particular order.
     template <class F>
     void for_each(F&& f) {
-        for (std::size_t i = 0; i < keys_.size(); ++i)
-            if (keys_[i] != empty_key) f(keys_[i], *value_at(i));
+        for (std::size_t i = 0; i < capacity_; ++i)
+            if (slots_[i].key != empty_key) f(slots_[i].key, *value_at(i));
         if (special_) f(empty_key, *special_);
     }
 
     /// Removes every entry (destroying the values); keeps the table.
     void clear() noexcept {
-        for (std::size_t i = 0; i < keys_.size(); ++i) {
-            if (keys_[i] != empty_key) {
+        for (std::size_t i = 0; i < capacity_; ++i) {
+            if (slots_[i].key != empty_key) {
                 value_at(i)->~V();
-                keys_[i] = empty_key;
+                slots_[i].key = empty_key;
             }
         }
         size_ = 0;
@@ -129,8 +131,9 @@ private:
     static constexpr std::uint64_t empty_key = ~std::uint64_t{0};
     static constexpr std::size_t npos = ~std::size_t{0};
 
-    struct alignas(V) Storage {
-        unsigned char bytes[sizeof(V)];
+    struct Slot {
+        std::uint64_t key;
+        alignas(V) unsigned char bytes[sizeof(V)];
     };
 
     static std::size_t table_capacity_for(std::size_t expected) noexcept {
@@ -141,12 +144,12 @@ private:
         return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
     }
 
-    V* value_at(std::size_t i) noexcept { return std::launder(reinterpret_cast<V*>(values_[i].bytes)); }
+    V* value_at(std::size_t i) noexcept { return std::launder(reinterpret_cast<V*>(slots_[i].bytes)); }
 
     std::size_t slot_of(std::uint64_t key) const noexcept {
         std::size_t i = home(key);
-        while (keys_[i] != empty_key) {
-            if (keys_[i] == key) return i;
+        while (slots_[i].key != empty_key) {
+            if (slots_[i].key == key) return i;
             i = (i + 1) & mask_;
         }
         return npos;
@@ -159,48 +162,108 @@ private:
         std::size_t i = hole;
         for (;;) {
             i = (i + 1) & mask_;
-            if (keys_[i] == empty_key) break;
-            const std::size_t h = home(keys_[i]);
+            if (slots_[i].key == empty_key) break;
+            const std::size_t h = home(slots_[i].key);
             // Movable when its home is not in (hole, i] (cyclically).
             const bool movable = hole <= i ? (h <= hole || h > i) : (h <= hole && h > i);
             if (movable) {
-                keys_[hole] = keys_[i];
+                slots_[hole].key = slots_[i].key;
                 ::new (value_at(hole)) V(std::move(*value_at(i)));
                 value_at(i)->~V();
                 hole = i;
             }
         }
-        keys_[hole] = empty_key;
+        slots_[hole].key = empty_key;
         --size_;
     }
 
     void rehash(std::size_t expected) {
         const std::size_t capacity = table_capacity_for(expected);
-        std::vector<std::uint64_t> old_keys(capacity, empty_key);
-        std::unique_ptr<Storage[]> old_values(new Storage[capacity]);
-        old_keys.swap(keys_);
-        old_values.swap(values_);
+        std::unique_ptr<Slot[]> old(new Slot[capacity]);
+        for (std::size_t i = 0; i < capacity; ++i) old[i].key = empty_key;
+        const std::size_t old_capacity = capacity_;
+        old.swap(slots_);
+        capacity_ = capacity;
         mask_ = capacity - 1;
         shift_ = 64 - std::countr_zero(capacity);
         size_ = 0;
-        for (std::size_t i = 0; i < old_keys.size(); ++i) {
-            if (old_keys[i] == empty_key) continue;
-            V* old = std::launder(reinterpret_cast<V*>(old_values[i].bytes));
-            std::size_t j = home(old_keys[i]);
-            while (keys_[j] != empty_key) j = (j + 1) & mask_;
-            keys_[j] = old_keys[i];
-            ::new (value_at(j)) V(std::move(*old));
-            old->~V();
+        for (std::size_t i = 0; i < old_capacity; ++i) {
+            if (old[i].key == empty_key) continue;
+            V* value = std::launder(reinterpret_cast<V*>(old[i].bytes));
+            std::size_t j = home(old[i].key);
+            while (slots_[j].key != empty_key) j = (j + 1) & mask_;
+            slots_[j].key = old[i].key;
+            ::new (value_at(j)) V(std::move(*value));
+            value->~V();
             ++size_;
         }
     }
 
-    std::vector<std::uint64_t> keys_;
-    std::unique_ptr<Storage[]> values_;
+    std::unique_ptr<Slot[]> slots_;
+    std::size_t capacity_ = 0;
     std::size_t mask_ = 0;
     int shift_ = 64;
     std::size_t size_ = 0;
     std::optional<V> special_;
+};
+
+/// ID -> value table of the replay loops: an IdMap to slot indices plus a
+/// dense vector of values (see the file comment).
+/// Requires: V default-constructible and move-assignable; a moved-from V is
+/// what a free slot holds.
+template <class V>
+class IdTable {
+public:
+    /// An empty table with room for `expected` live entries before it grows.
+    explicit IdTable(std::size_t expected = 0) : index_(expected) {
+        values_.reserve(expected);
+        free_.reserve(expected);
+    }
+
+    /// Live entries.
+    std::size_t size() const noexcept { return index_.size(); }
+
+    /// Inserts `id` with a value built from `args`.
+    /// Returns: false (and builds nothing) when `id` is already present.
+    template <class... Args>
+    bool try_emplace(std::uint64_t id, Args&&... args) {
+        const auto slot = static_cast<std::uint32_t>(free_.empty() ? values_.size() : free_.back());
+        if (!index_.try_emplace(id, slot)) return false;
+        if (free_.empty()) {
+            values_.emplace_back(std::forward<Args>(args)...);
+        } else {
+            free_.pop_back();
+            values_[slot] = V(std::forward<Args>(args)...);
+        }
+        return true;
+    }
+
+    /// Removes `id` and returns its value, or nothing when absent.
+    std::optional<V> take(std::uint64_t id) {
+        const std::optional<std::uint32_t> slot = index_.take(id);
+        if (!slot) return std::nullopt;
+        std::optional<V> out(std::move(values_[*slot]));
+        free_.push_back(*slot);
+        return out;
+    }
+
+    /// Calls `f(id, value&)` for every live entry, in no particular order.
+    template <class F>
+    void for_each(F&& f) {
+        index_.for_each([&](std::uint64_t id, std::uint32_t& slot) { f(id, values_[slot]); });
+    }
+
+    /// Removes every entry.
+    void clear() noexcept {
+        index_.clear();
+        values_.clear();
+        free_.clear();
+    }
+
+private:
+    IdMap<std::uint32_t> index_;
+    std::vector<V> values_;
+    std::vector<std::uint32_t> free_;
 };
 
 }  // namespace gpu_alloc::replay

@@ -25,18 +25,19 @@ void InvariantChecker::report(std::uint64_t op_index, std::string message) {
 
 void InvariantChecker::on_allocate(std::uint64_t op_index, const Request& request, const CheckedBlock& block) {
     const std::uint64_t end = block.offset + block.size;
-    const std::string where = describe(block.object, block.offset, end);
+    // Built only when something is wrong: this runs on every allocation.
+    auto where = [&] { return describe(block.object, block.offset, end); };
     if (request.alignment != 0 && block.offset % request.alignment != 0)
-        report(op_index, where + ": offset is not a multiple of the alignment " + std::to_string(request.alignment));
+        report(op_index, where() + ": offset is not a multiple of the alignment " + std::to_string(request.alignment));
     if (block.size != request.size)
-        report(op_index, where + ": block size differs from the requested " + std::to_string(request.size));
+        report(op_index, where() + ": block size differs from the requested " + std::to_string(request.size));
     if (end < block.offset || (block.object_size != 0 && end > block.object_size))
-        report(op_index, where + ": outside its memory object of " + std::to_string(block.object_size) + " bytes");
+        report(op_index, where() + ": outside its memory object of " + std::to_string(block.object_size) + " bytes");
     if (block.memory_type >= props_.memory_types.size() || (request.memory_types & (1u << block.memory_type)) == 0) {
-        report(op_index, where + ": memory type " + std::to_string(block.memory_type) + " is not in the request's mask");
+        report(op_index, where() + ": memory type " + std::to_string(block.memory_type) + " is not in the request's mask");
     } else if (needs_host_access(request.usage) &&
                !contains(props_.memory_types[block.memory_type].props, MemoryPropertyFlags::host_visible)) {
-        report(op_index, where + ": usage needs host access but memory type " + std::to_string(block.memory_type) +
+        report(op_index, where() + ": usage needs host access but memory type " + std::to_string(block.memory_type) +
                              " is not host-visible");
     }
 
@@ -45,19 +46,19 @@ void InvariantChecker::on_allocate(std::uint64_t op_index, const Request& reques
     auto next = blocks.lower_bound(block.offset);
     if (next != blocks.end()) {
         if (next->first < end || next->first == block.offset)
-            report(op_index, where + " overlaps the live block at " + std::to_string(next->first));
+            report(op_index, where() + " overlaps the live block at " + std::to_string(next->first));
         else if (page > 1 && is_linear(next->second.kind) != is_linear(request.kind) &&
                  (end - 1) / page == next->first / page)
-            report(op_index, where + " shares a granularity page with the next block at " +
+            report(op_index, where() + " shares a granularity page with the next block at " +
                                  std::to_string(next->first) + " of the other resource kind");
     }
     if (next != blocks.begin()) {
         auto prev = std::prev(next);
         if (prev->second.end > block.offset)
-            report(op_index, where + " overlaps the live block at " + std::to_string(prev->first));
+            report(op_index, where() + " overlaps the live block at " + std::to_string(prev->first));
         else if (page > 1 && is_linear(prev->second.kind) != is_linear(request.kind) &&
                  (prev->second.end - 1) / page == block.offset / page)
-            report(op_index, where + " shares a granularity page with the previous block at " +
+            report(op_index, where() + " shares a granularity page with the previous block at " +
                                  std::to_string(prev->first) + " of the other resource kind");
     }
     // Keep the newer block even over an overlapping one: freeing either later

@@ -17,10 +17,6 @@
 #include "trace.hpp"
 #include "workloads.hpp"
 
-#ifdef GPU_ALLOC_REPLAY_VULKAN
-#include "vulkan_replay.hpp"
-#endif
-
 namespace {
 
 using namespace gpu_alloc::replay;
@@ -66,41 +62,20 @@ int replay(const Options& o) {
     ReportHeader header;
     header.policy = std::string(policy_name(o.policy));
     header.runs = o.runs;
-    gpu_alloc::testing::DeviceProfile profile;
-#ifdef GPU_ALLOC_REPLAY_VULKAN
-    std::unique_ptr<VulkanReplayDevice> vulkan;
-    if (o.vulkan) {
-        auto opened = VulkanReplayDevice::open();
-        if (!opened) {
-            std::fprintf(stderr, "gpu-alloc-replay: --vulkan: %s\n", opened.error().c_str());
-            return exit_usage;
-        }
-        vulkan = std::move(*opened);
-        header.device = vulkan->name();
+    header.profile = o.profile.empty() ? default_profile_path() : o.profile;
+    auto profile = gpu_alloc::testing::load_profile(header.profile);
+    if (!profile) {
+        std::fprintf(stderr, "gpu-alloc-replay: %s\n", profile.error().message.c_str());
+        return exit_usage;
     }
-#endif
-    if (!o.vulkan) {
-        header.profile = o.profile.empty() ? default_profile_path() : o.profile;
-        auto loaded = gpu_alloc::testing::load_profile(header.profile);
-        if (!loaded) {
-            std::fprintf(stderr, "gpu-alloc-replay: %s\n", loaded.error().message.c_str());
-            return exit_usage;
-        }
-        profile = std::move(*loaded);
-        header.device = profile.name;
-    }
+    header.device = profile->name;
 
     std::vector<ReplayReport> reports;
     bool violations = false;
     for (const Trace& trace : traces) {
-        std::fprintf(stderr, "replaying %s: %llu ops, %u timed run(s)...\n", trace.name.c_str(),
+        std::fprintf(stderr, "replaying %s: %llu ops, %u timed run(s)\n", trace.name.c_str(),
                      static_cast<unsigned long long>(trace.ops.size()), o.runs);
-        TraceMeasurement m;
-#ifdef GPU_ALLOC_REPLAY_VULKAN
-        if (vulkan) m = vulkan->measure(trace, o.policy, o.runs);
-        else
-#endif
-            m = measure_on_mock(trace, profile, o.policy, o.runs);
+        const TraceMeasurement m = measure_on_mock(trace, *profile, o.policy, o.runs);
         reports.push_back(make_report(trace, m));
         const CheckedRun& c = m.checked;
         if (c.failures != 0) {
@@ -114,18 +89,13 @@ int replay(const Options& o) {
         }
         if (c.invariant_violations != 0) {
             violations = true;
-            std::fprintf(stderr, "%s: %llu invariant violation(s):\n", trace.name.c_str(),
+            std::fprintf(stderr, "%s: %llu invariant violation(s), the first:\n", trace.name.c_str(),
                          static_cast<unsigned long long>(c.invariant_violations));
-            for (const std::string& message : c.violation_messages)
-                std::fprintf(stderr, "  %s\n", message.c_str());
+            for (const std::string& message : c.violation_messages) std::fprintf(stderr, "  %s\n", message.c_str());
         }
         if (!o.svg_path.empty()) {
-            gpu_alloc::AllocatorSnapshot snapshot;
-#ifdef GPU_ALLOC_REPLAY_VULKAN
-            if (vulkan) snapshot = vulkan->snapshot(trace, o.policy, c.peak_reserved_op);
-            else
-#endif
-                snapshot = snapshot_on_mock(trace, profile, o.policy, c.peak_reserved_op);
+            const gpu_alloc::AllocatorSnapshot snapshot =
+                snapshot_on_mock(trace, *profile, o.policy, c.peak_reserved_op);
             SvgMapInfo info;
             info.trace = trace.name;
             info.device = header.device;
@@ -133,8 +103,24 @@ int replay(const Options& o) {
             info.op_index = c.peak_reserved_op;
             info.ops = trace.ops.size();
             const std::string path = svg_path_for(o.svg_path, trace.name, traces.size());
-            if (!write_file(path, render_svg_map(snapshot, vulkan_or_profile_properties(), info))) {
+            if (!write_file(path, render_svg_map(snapshot, profile->properties, info))) {
+                std::fprintf(stderr, "gpu-alloc-replay: cannot write %s\n", path.c_str());
+                return exit_usage;
             }
+            std::fprintf(stderr, "%s: memory map at peak reservation written to %s\n", trace.name.c_str(),
+                         path.c_str());
+        }
+    }
+
+    write_table(std::cout, header, reports);
+    std::cout.flush();
+    if (!o.json_path.empty()) {
+        std::ofstream json(o.json_path);
+        write_json(json, header, reports);
+        json.close();
+        if (!json) {
+            std::fprintf(stderr, "gpu-alloc-replay: cannot write %s\n", o.json_path.c_str());
+            return exit_usage;
         }
     }
     return violations ? exit_violations : exit_ok;

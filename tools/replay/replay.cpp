@@ -8,7 +8,7 @@
 namespace gpu_alloc::replay {
 
 double baseline_timed(const Trace& trace) {
-    IdMap<std::uint64_t> map(trace.summary.peak_live);
+    IdTable<std::uint64_t> map(trace.summary.peak_live);
     const TraceOp* op = trace.ops.data();
     const TraceOp* const end = op + trace.ops.size();
     std::uint64_t checksum = 0;

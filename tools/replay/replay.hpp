@@ -8,9 +8,10 @@
 //     (the fullest moment among those at the peak), for the memory map.
 //   - replay_timed: allocate / deallocate and the ID map, nothing else,
 //     between two clock reads.
-//   - baseline_timed: the same loop with only the ID map (insert on "a",
-//     take on "f"), so that ns_per_op - baseline_ns_per_op is the allocator's
-//     cost (and the device's, for a mock: its bookkeeping per memory object).
+//   - baseline_timed: the same loop with only the ID table (insert on "a",
+//     take on "f"; IdTable with a 64-bit value instead of a MemoryBlock), so
+//     that ns_per_op - baseline_ns_per_op is the allocator's cost (and the
+//     device's: for the mock, its bookkeeping per memory object).
 // A free whose allocation failed is skipped in every loop (the trace parser
 // already refused frees of IDs that were never allocated). Allocations still
 // live at the end of a trace are given back after the clock stops.
@@ -129,7 +130,7 @@ void report_device_misuse(const Device& device, std::size_t first, std::uint64_t
 
 // Gives back what a trace left live, then the chunks kept for reuse.
 template <class Device, class Memory>
-void release_all(Device& device, GpuAllocator<Memory>& allocator, IdMap<MemoryBlock<Memory>>& blocks) {
+void release_all(Device& device, GpuAllocator<Memory>& allocator, IdTable<MemoryBlock<Memory>>& blocks) {
     blocks.for_each([&](std::uint64_t, MemoryBlock<Memory>& block) { allocator.deallocate(device, std::move(block)); });
     blocks.clear();
     allocator.cleanup(device);
@@ -147,7 +148,7 @@ CheckedRun replay_checked(Device& device, const Trace& trace, const DeviceProper
     run.ops = trace.ops.size();
     GpuAllocator<Memory> allocator(props, config);
     InvariantChecker checker(props);
-    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
     const std::uint32_t types = all_memory_types(props);
     const std::size_t device_misuse_before = detail::device_misuse_count(device);
     const double modeled_before = detail::modeled_us(device);
@@ -227,7 +228,7 @@ template <class Device>
 double replay_timed(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config) {
     using Memory = typename Device::Memory;
     GpuAllocator<Memory> allocator(props, config);
-    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
     const std::uint32_t types = all_memory_types(props);
     const TraceOp* op = trace.ops.data();
     const TraceOp* const end = op + trace.ops.size();
@@ -258,7 +259,7 @@ AllocatorSnapshot snapshot_after(Device& device, const Trace& trace, const Devic
     using Memory = typename Device::Memory;
     config.track_blocks = true;
     GpuAllocator<Memory> allocator(props, config);
-    IdMap<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
+    IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
     const std::uint32_t types = all_memory_types(props);
     for (std::uint64_t i = 0; i < trace.ops.size() && i <= last_op; ++i) {
         const TraceOp& op = trace.ops[i];

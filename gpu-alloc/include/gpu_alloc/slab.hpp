@@ -112,13 +112,14 @@ namespace detail {
 
 /// Where each level of a hierarchical bitmap lies in its word array. Level 0
 /// holds one bit per item; level l + 1 one bit per word of level l (set iff
-/// that word is non-zero); the top level is a single word. Levels are stored
-/// top first (offset[levels - 1] == 0).
+/// that word is non-zero); the top level is a single word, kept apart by its
+/// owner. offset[l] (l < levels - 1) locates level l in the owner's array of
+/// the lower levels, which are stored highest first.
 struct BitTreeLayout {
     static constexpr std::uint32_t max_levels = 6;  ///< enough for 2^36 items
     std::uint32_t levels = 0;                       ///< number of levels, >= 1
     std::uint32_t offset[max_levels] = {};          ///< first word of each level
-    std::uint32_t total_words = 0;                  ///< words of all levels
+    std::uint32_t total_words = 0;                  ///< words of all levels below the top
 };
 
 }  // namespace detail
@@ -204,6 +205,7 @@ private:
         detail::BitTreeLayout layout;    // of a page's slot bitmap
     };
     struct PageMeta {
+        std::uint64_t top = 0;          // top word of the slot bitmap (the rest is in the block)
         std::uint32_t prev = 0;         // partial list links
         std::uint32_t next = 0;
         std::uint32_t block = 0;        // bitmap block, or none before the page is first taken
@@ -235,7 +237,8 @@ private:
 
     std::vector<SizeClass> classes_;
     std::vector<PageMeta> pages_;
-    std::vector<std::uint64_t> pool_words_;  // page pool: 1 = free page
+    std::uint64_t pool_top_ = 0;             // page pool, 1 = free page: top word
+    std::vector<std::uint64_t> pool_words_;  // page pool: the levels below the top
     detail::BitTreeLayout pool_layout_;
     std::vector<std::uint64_t> bitmap_words_;  // slot bitmaps, block_words_ per block
     std::uint32_t block_words_ = 0;

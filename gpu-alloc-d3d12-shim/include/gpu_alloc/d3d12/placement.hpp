@@ -91,12 +91,25 @@ bool heap_accepts(const HeapKind& kind, const D3D12_RESOURCE_DESC& desc) noexcep
 /// The mask of memory types in `layout` whose heaps accept `desc` (heap_accepts).
 std::uint32_t compatible_memory_types(const MemoryLayout& layout, const D3D12_RESOURCE_DESC& desc) noexcept;
 
+/// "Any heap type", the default of resource_requirements.
+inline constexpr D3D12_HEAP_TYPE any_heap_type = static_cast<D3D12_HEAP_TYPE>(0);
+
+/// The mask of memory types in `layout` whose heaps are of `type` (all types for any_heap_type).
+std::uint32_t heap_type_mask(const MemoryLayout& layout, D3D12_HEAP_TYPE type) noexcept;
+
 /// Size and alignment from GetResourceAllocationInfo (visible mask 0), the
-/// category, and the compatible memory types of the device's layout.
+/// category, and the compatible memory types of the device's layout, limited to
+/// heaps of `heap_type` unless it is any_heap_type.
+///
+/// Name the heap type whenever the resource's states depend on it: an UPLOAD
+/// buffer lives in GENERIC_READ, a READBACK buffer in COPY_DEST. On UMA adapters
+/// UPLOAD, READBACK and CUSTOM have the same property flags, so the allocator's
+/// usage ranking alone cannot tell them apart.
 /// Errors: invalid_desc (D3D12 answered SizeInBytes == UINT64_MAX);
 /// no_compatible_memory_type (empty mask).
 Result<ResourceRequirements, PlacementError> resource_requirements(const D3D12MemoryDevice& device,
-                                                                   const D3D12_RESOURCE_DESC& desc);
+                                                                   const D3D12_RESOURCE_DESC& desc,
+                                                                   D3D12_HEAP_TYPE heap_type = any_heap_type);
 
 /// Checks every placement rule (top of this file) for `desc` at `offset` of
 /// `memory`, with `range_size` bytes available from `offset` (the block's size).

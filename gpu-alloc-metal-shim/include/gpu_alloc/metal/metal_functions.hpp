@@ -93,9 +93,10 @@ struct MetalTextureDescription {
 
 /// A memory object made by MetalFunctions::create_heap. Opaque bits: the
 /// Apple side stores a pointer to its own record; the fake an index. 0 is never
-/// a valid handle.
+/// a valid handle. A trivial type (no member initializer; write `MetalHeap{}`
+/// for the null handle), so that DynMemoryDeviceAdapter may memcpy it.
 struct MetalHeap {
-    std::uint64_t bits = 0;
+    std::uint64_t bits;
     friend bool operator==(const MetalHeap&, const MetalHeap&) = default;
 };
 

@@ -37,7 +37,7 @@
 //   Result<void, OutOfMemory> invalidate_memory_ranges(std::span<const MappedMemoryRange<Memory>>);
 //       Make host writes visible to the device / device writes visible to the host
 //       on non-coherent memory. Requires: each object mapped; each range inside
-//       the mapped object; offset a multiple of non_coherent_atom_size and size a
+//       the mapped range of its object; offset a multiple of non_coherent_atom_size and size a
 //       multiple of it or reaching the end of the object.
 //
 // Optional: a device that can report the budget of its heaps (VK_EXT_memory_budget,

@@ -59,7 +59,7 @@ public:
     }
     static Inner restore(const DynMemory& memory) noexcept {
         Inner out;
-        std::memcpy(&out, &memory.bits, sizeof(Inner));
+        std::memcpy(static_cast<void*>(&out), &memory.bits, sizeof(Inner));
         return out;
     }
 

@@ -89,6 +89,7 @@ enum class MisuseKind : std::uint8_t {
 
 /// "double_free", "leak", ... (the enumerator's name).
 std::string_view to_string(MisuseKind kind) noexcept;
+/// Writes to_string(kind).
 std::ostream& operator<<(std::ostream& os, MisuseKind kind);
 
 /// One detected misuse: its kind and a sentence naming the call, the object and

@@ -1,0 +1,22 @@
+# Fails when a file of the Metal adapter includes a gpu_alloc header other than
+# the types contract and the adapter's own (design.md's adapter rule).
+# Usage: cmake -DADAPTER_DIR=<gpu-alloc-metal-shim> -P check_adapter_includes.cmake
+file(GLOB_RECURSE sources ${ADAPTER_DIR}/*.hpp ${ADAPTER_DIR}/*.cpp ${ADAPTER_DIR}/*.mm)
+list(LENGTH sources count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no adapter sources under ${ADAPTER_DIR}")
+endif()
+set(bad "")
+foreach(source ${sources})
+  file(STRINGS ${source} includes REGEX "^[ \t]*#[ \t]*(include|import)[ \t]*[<\"]gpu_alloc/")
+  foreach(line ${includes})
+    if(NOT line MATCHES "[<\"]gpu_alloc/(types|metal)/" AND NOT line MATCHES "[<\"]gpu_alloc/types\\.hpp")
+      list(APPEND bad "${source}: ${line}")
+    endif()
+  endforeach()
+endforeach()
+if(bad)
+  string(REPLACE ";" "\n" bad "${bad}")
+  message(FATAL_ERROR "the Metal adapter includes allocator-core headers:\n${bad}")
+endif()
+message(STATUS "${count} adapter files include only gpu_alloc/types and gpu_alloc/metal")
