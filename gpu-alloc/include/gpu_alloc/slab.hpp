@@ -30,11 +30,12 @@
 //   >= size and a multiple of alignment (size 20 alignment 16 -> 32).
 //   Free slots. Each page in use has a hierarchical bitmap (a bit per slot,
 //   1 = free, and above it a bit per 64-bit word saying "this word is
-//   non-zero", up to one top word) in a host-side block, plus a bump index:
-//   slots at or beyond it were never handed out since the page was taken, so
-//   a fresh page needs no initialization beyond one word per level. Each
-//   class keeps a doubly linked list of its partially filled pages; the page
-//   pool is a hierarchical bitmap over pages.
+//   non-zero", up to one top word). The top word lives in the page's metadata
+//   (so pages of <= 64 slots never touch anything else), the lower levels in
+//   a host-side block. A bump index per page marks the slots never handed out
+//   since the page was taken, so a fresh page needs no initialization beyond
+//   one word per level. Each class keeps a doubly linked list of its
+//   partially filled pages; the page pool is a hierarchical bitmap over pages.
 //   allocate: class from size and alignment (a bit scan and at most a few
 //   steps up), head of the class's partial list (or a page from the pool), a
 //   free slot from its bitmap (three bit scans at most) or its bump index.
@@ -47,10 +48,11 @@
 //   <= 6 over the page pool). stats(): O(1) except largest_free_range, which
 //   scans the page pool bitmap (capacity / page_size / 64 words).
 //   validate(): O(pages + slots of pages in use).
-//   Host memory: 24 bytes per page of capacity, one bitmap block per page ever
-//   taken (page_size / 1024 bytes plus a few words; blocks are kept for reuse
-//   and never shrink, so this follows the peak of pages in use), and one bit
-//   per page for the pool.
+//   Host memory: 32 bytes per page of capacity, one bitmap block per page ever
+//   taken (page_size / 1024 bytes plus a few words; blocks stay with their
+//   page and are reused when it is taken again, and pages are taken lowest
+//   address first, so this follows the peak of pages in use), and one bit per
+//   page for the pool. Nothing per allocation.
 //
 // Worst-case overhead
 //   Rounding: a request of size s > 16 with alignment <= its class's natural

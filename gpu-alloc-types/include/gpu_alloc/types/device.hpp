@@ -28,7 +28,7 @@
 //                                                 std::uint64_t offset, std::uint64_t size);
 //       Maps [offset, offset + size) for host access; returns the host address of
 //       `offset`. Requires: the type is host_visible; the object is not mapped;
-//       offset + size <= object size. Errors: out of memory, map failed.
+//       size > 0 and offset + size <= object size. Errors: out of memory, map failed.
 //
 //   void unmap_memory(const Memory& memory);
 //       Requires: the object is mapped.
