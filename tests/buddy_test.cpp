@@ -437,11 +437,11 @@ INSTANTIATE_TEST_SUITE_P(
         // Mixed sizes 1 B .. capacity / 8, few live blocks, many refusals.
         StressConfig{64 * MiB, 256, 8 * MiB, 28, 64, 20000, 1},
         // Small sizes, hundreds live, deep trees.
-        StressConfig{16 * MiB, 256, 4 * KiB, 26, 250, 12000, 2},
+        StressConfig{16 * MiB, 256, 4 * KiB, 26, 250, 10000, 2},
         // Non-power-of-two capacity: several roots; tiny min block.
         StressConfig{3 * MiB + 5 * 4 * KiB + 17, 16, 384 * KiB, 23, 100, 20000, 3},
         // Large range (64 GiB) with 256 B blocks.
-        StressConfig{64 * GiB, 256, 8 * GiB, 40, 200, 15000, 4}),
+        StressConfig{64 * GiB, 256, 8 * GiB, 40, 200, 10000, 4}),
     [](const ::testing::TestParamInfo<StressConfig>& param_info) { return "seed" + std::to_string(param_info.param.seed); });
 
 }  // namespace

@@ -46,10 +46,11 @@ static_assert(static_cast<NSUInteger>(MetalHazardTracking::tracked) == MTLHazard
 MetalContext* context_of(void* context) { return static_cast<MetalContext*>(context); }
 MetalObject* object_of(MetalHeap heap) { return reinterpret_cast<MetalObject*>(static_cast<std::uintptr_t>(heap.bits)); }
 
+static_assert(MTLResourceCPUCacheModeShift == 0 && MTLResourceStorageModeShift == 4 &&
+              MTLResourceHazardTrackingModeShift == 8, "to_mtl_resource_options packs the bits as Metal does");
+
 MTLResourceOptions to_mtl(MetalResourceOptions options) {
-    return (static_cast<MTLResourceOptions>(options.cpu_cache_mode) << MTLResourceCPUCacheModeShift) |
-           (static_cast<MTLResourceOptions>(options.storage_mode) << MTLResourceStorageModeShift) |
-           (static_cast<MTLResourceOptions>(options.hazard_tracking) << MTLResourceHazardTrackingModeShift);
+    return static_cast<MTLResourceOptions>(to_mtl_resource_options(options));
 }
 
 MetalStatus create_heap(void* context, const MetalHeapDescription& description, MetalHeap* out) {
@@ -117,10 +118,14 @@ MetalStatus synchronize_ranges(void* context, const MetalRange* ranges, std::siz
         NSUInteger total = 0;
         for (std::size_t i = 0; i < count; ++i) total += static_cast<NSUInteger>(ranges[i].size);
         if (total == 0) return MetalStatus::ok;
+        // Each object is checked before the next is made, so that no encoder is
+        // left open (Metal's validation asserts on an encoder released unended).
         id<MTLBuffer> staging = [ctx->device newBufferWithLength:total options:MTLResourceStorageModeShared];
+        if (staging == nil) return MetalStatus::out_of_device_memory;
         id<MTLCommandBuffer> command_buffer = [ctx->queue commandBuffer];
+        if (command_buffer == nil) return MetalStatus::out_of_device_memory;
         id<MTLBlitCommandEncoder> blit = [command_buffer blitCommandEncoder];
-        if (staging == nil || command_buffer == nil || blit == nil) return MetalStatus::out_of_device_memory;
+        if (blit == nil) return MetalStatus::out_of_device_memory;
         NSUInteger at = 0;
         for (std::size_t i = 0; i < count; ++i) {
             [blit copyFromBuffer:object_of(ranges[i].heap)->buffer

@@ -45,21 +45,20 @@ BuddyAllocator::BuddyAllocator(std::uint64_t capacity, std::uint64_t min_block_s
     for (int order = 63; order >= 0; --order) {
         if ((leaves >> order & 1u) == 0) continue;
         Node& root = node(index);
-        root.offset = offset;
         root.order = static_cast<std::uint8_t>(order);
         root.parent = none;
-        push_free(index);
+        push_free(index, offset);
         offset += block_size(static_cast<unsigned>(order));
         ++index;
     }
 }
 
-void BuddyAllocator::push_free(std::uint32_t index) {
+void BuddyAllocator::push_free(std::uint32_t index, std::uint64_t offset) {
     Node& n = node(index);
     std::vector<FreeEntry>& stack = free_stacks_[n.order];
     n.state = State::free;
-    n.slot = static_cast<std::uint32_t>(stack.size());
-    stack.push_back(FreeEntry{n.offset, index});
+    n.link = static_cast<std::uint32_t>(stack.size());
+    stack.push_back(FreeEntry{offset, index});
     free_mask_ |= std::uint64_t{1} << n.order;
     ++free_block_count_;
 }
@@ -69,8 +68,8 @@ void BuddyAllocator::remove_free(std::uint32_t index) {
     std::vector<FreeEntry>& stack = free_stacks_[n.order];
     const FreeEntry top = stack.back();
     if (top.index != index) {
-        stack[n.slot] = top;
-        node(top.index).slot = n.slot;
+        stack[n.link] = top;
+        node(top.index).link = n.link;
     }
     stack.pop_back();
     if (stack.empty()) free_mask_ &= ~(std::uint64_t{1} << n.order);
@@ -105,18 +104,20 @@ void BuddyAllocator::release_pair(std::uint32_t pair) {
     free_pair_head_ = pair;
 }
 
-void BuddyAllocator::release_block(std::uint32_t index) {
+void BuddyAllocator::release_block(std::uint32_t index, std::uint64_t offset) {
     // Merge upwards while the buddy is free, then file the result as free.
     for (;;) {
-        const std::uint32_t parent = node(index).parent;
+        const Node& n = node(index);
+        const std::uint32_t parent = n.parent;
         if (parent == none) break;
         const std::uint32_t buddy = index ^ 1u;
         if (node(buddy).state != State::free) break;
+        offset &= ~(block_size(n.order + 1u) - 1);  // the parent starts at the lower half
         remove_free(buddy);
         release_pair(index >> 1);
         index = parent;
     }
-    push_free(index);
+    push_free(index, offset);
 }
 
 Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t size, std::uint64_t alignment) {
@@ -140,7 +141,7 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
         const std::uint32_t pair = take_pair();  // may grow pool_: no Node& across this call
         if (pair == none) {
             // Out of node indices (2^32 blocks): undo the splits made so far.
-            release_block(index);
+            release_block(index, offset);
             return unexpected(SubAllocationError::out_of_space);
         }
         --current;
@@ -151,19 +152,15 @@ Result<SubAllocation, SubAllocationError> BuddyAllocator::allocate(std::uint64_t
         const std::uint32_t upper = lower + 1;
         Node& lo = node(lower);
         Node& hi = node(upper);
-        lo.offset = offset;
-        hi.offset = offset + block_size(current);
         lo.parent = hi.parent = index;
         lo.order = hi.order = static_cast<std::uint8_t>(current);
-        lo.requested = hi.requested = 0;
-        push_free(upper);
+        lo.state = State::free;  // taken below or split next
+        push_free(upper, offset + block_size(current));
         index = lower;
     }
 
-    // Only stores to the node: no need to wait for its cache line.
-    Node& n = node(index);
-    n.state = State::allocated;
-    n.requested = size;
+    // Only a store to the node: no need to wait for its cache line.
+    node(index).state = State::allocated;
     const std::uint64_t reserved = block_size(order);
     used_bytes_ += reserved;
     requested_bytes_ += size;
@@ -177,16 +174,18 @@ void BuddyAllocator::free(const SubAllocation& allocation) {
         assert(false && "BuddyAllocator::free: not an allocation of this allocator");
         return;
     }
-    Node& n = node(index);
-    if (n.state != State::allocated || n.offset != allocation.offset || n.requested != allocation.size) {
+    const Node& n = node(index);
+    const std::uint64_t reserved = block_size(n.order);
+    if (n.state != State::allocated || allocation.reserved != reserved || (allocation.offset & (reserved - 1)) != 0 ||
+        allocation.offset > capacity_ - reserved || allocation.size == 0 || allocation.size > reserved ||
+        allocation.size > requested_bytes_) {
         assert(false && "BuddyAllocator::free: double free or not an allocation of this allocator");
         return;
     }
-    used_bytes_ -= block_size(n.order);
-    requested_bytes_ -= n.requested;
+    used_bytes_ -= reserved;
+    requested_bytes_ -= allocation.size;
     --allocation_count_;
-    n.requested = 0;
-    release_block(index);
+    release_block(index, allocation.offset);
 }
 
 SubAllocatorStats BuddyAllocator::stats() const {
@@ -210,77 +209,82 @@ bool BuddyAllocator::validate() const {
     if (pool_.size() < root_pairs) return false;
 
     // 1. Roots tile the range, largest first, each aligned to its size.
-    std::vector<std::uint32_t> stack;
+    struct Visit {
+        std::uint32_t index;
+        std::uint64_t offset;
+    };
+    std::vector<Visit> pending;
     std::uint64_t offset = 0;
     unsigned previous_order = max_orders;
     for (std::uint32_t r = 0; r < root_count_; ++r) {
         const Node& root = node(r);
-        if (root.parent != none || root.offset != offset || root.order >= previous_order) return false;
+        if (root.parent != none || root.order >= previous_order || root.order + min_shift_ >= 64) return false;
         previous_order = root.order;
+        pending.push_back(Visit{r, offset});
         offset += block_size(root.order);
-        stack.push_back(r);
     }
     if (offset != capacity_) return false;
     if (root_count_ % 2 == 1 && node(root_count_).state != State::unused) return false;
 
-    // 2, 3, 4, 6: walk the tree.
-    std::uint64_t used = 0, free_bytes = 0, requested = 0, allocations = 0, free_blocks = 0;
+    // 2, 3, 4, 6: walk the tree; offsets are derived top-down, so children
+    // partition their parent by construction and only the links need checking.
+    std::uint64_t used = 0, free_bytes = 0, allocations = 0, free_blocks = 0;
     std::size_t tree_pairs = 0;
-    while (!stack.empty()) {
-        const std::uint32_t index = stack.back();
-        stack.pop_back();
-        const Node& n = node(index);
-        if (n.order >= max_orders || n.order + min_shift_ >= 64) return false;
+    while (!pending.empty()) {
+        const Visit visit = pending.back();
+        pending.pop_back();
+        const Node& n = node(visit.index);
         const std::uint64_t size = block_size(n.order);
-        if ((n.offset & (size - 1)) != 0 || n.offset > capacity_ - size) return false;
+        if ((visit.offset & (size - 1)) != 0 || visit.offset > capacity_ - size) return false;
         switch (n.state) {
             case State::unused: return false;
-            case State::free:
+            case State::free: {
+                // 5 (one direction): the block sits in its stack at its slot, with its offset.
+                const std::vector<FreeEntry>& free_stack = free_stacks_[n.order];
+                if (n.link >= free_stack.size() || free_stack[n.link].index != visit.index ||
+                    free_stack[n.link].offset != visit.offset) {
+                    return false;
+                }
                 free_bytes += size;
                 ++free_blocks;
                 break;
+            }
             case State::allocated:
-                if (n.requested == 0 || n.requested > size) return false;
                 used += size;
-                requested += n.requested;
                 ++allocations;
                 break;
             case State::split: {
                 const std::uint32_t pair = n.link;
                 if (n.order == 0 || pair < root_pairs || pair >= pool_.size()) return false;
                 if (++tree_pairs > pool_.size()) return false;
-                const std::uint64_t half = size / 2;
                 for (std::uint32_t side = 0; side < 2; ++side) {
                     const Node& child = node(pair * 2 + side);
-                    if (child.parent != index || child.order + 1u != n.order ||
-                        child.offset != n.offset + side * half) {
-                        return false;
-                    }
-                    stack.push_back(pair * 2 + side);
+                    if (child.parent != visit.index || child.order + 1u != n.order) return false;
+                    pending.push_back(Visit{pair * 2 + side, visit.offset + side * (size / 2)});
                 }
                 if (node(pair * 2).state == State::free && node(pair * 2 + 1).state == State::free) return false;
                 break;
             }
         }
     }
-    if (used + free_bytes != capacity_ || used != used_bytes_ || requested != requested_bytes_ ||
-        allocations != allocation_count_ || free_blocks != free_block_count_) {
+    if (used + free_bytes != capacity_ || used != used_bytes_ || allocations != allocation_count_ ||
+        free_blocks != free_block_count_) {
         return false;
     }
+    // Each live allocation asked for 1 .. block size bytes.
+    if (requested_bytes_ < allocation_count_ || requested_bytes_ > used_bytes_) return false;
 
-    // 5. Free stacks hold exactly the free leaves, by order. Each free leaf has
-    // one slot, so count + slot back-references rule out duplicates.
+    // 5 (other direction): the stacks hold free nodes of their order only, at
+    // their slots, and as many as the tree has, so no duplicates or strays.
     std::uint64_t listed = 0;
     for (unsigned order = 0; order < max_orders; ++order) {
         const std::vector<FreeEntry>& free_stack = free_stacks_[order];
         if (free_stack.empty() == ((free_mask_ >> order & 1u) != 0)) return false;
         for (std::size_t slot = 0; slot < free_stack.size(); ++slot) {
-            const FreeEntry& entry = free_stack[slot];
-            if (entry.index >= pool_.size() * 2) return false;
-            const Node& n = node(entry.index);
-            if (n.state != State::free || n.order != order || n.slot != slot || n.offset != entry.offset) {
-                return false;
-            }
+            const std::uint32_t index = free_stack[slot].index;
+            if (index >= pool_.size() * 2) return false;
+            const Node& n = node(index);
+            if (n.state != State::free || n.order != order || n.link != slot) return false;
         }
         listed += free_stack.size();
     }

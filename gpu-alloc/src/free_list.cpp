@@ -3,6 +3,7 @@
 // gpu_alloc/free_list.hpp; this file holds only their implementation.
 #include <gpu_alloc/free_list.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <utility>
@@ -85,7 +86,89 @@ Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create(std::uin
     return FreeListAllocator(capacity);
 }
 
+Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create_with_regions(std::uint64_t address_space) {
+    if (address_space == 0) return unexpected(SubAllocationError::invalid_size);
+    FreeListAllocator out(address_space);
+    // Drop the initial whole-range block: nothing is free until add_region().
+    out.remove_free(0);
+    out.recycle_node(0);
+    out.regions_mode_ = true;
+    return out;
+}
+
+void FreeListAllocator::add_region(std::uint64_t offset, std::uint64_t size) {
+    assert(regions_mode_ && size > 0 && offset <= capacity_ && size <= capacity_ - offset);
+    const std::uint32_t index = new_node();
+    nodes_[index] = Node{offset, size, kNone, kNone, kNone, kNone};
+    insert_free(index);
+    region_bytes_ += size;
+}
+
+bool FreeListAllocator::remove_region(std::uint64_t offset, std::uint64_t size) {
+    if (!regions_mode_ || size == 0) return false;
+    for (std::uint32_t index = heads_[detail::bucket_floor(size)]; index != kNone; index = nodes_[index].free_next) {
+        const Node& node = nodes_[index];
+        if (node.offset == offset && node.size == size && node.phys_prev == kNone && node.phys_next == kNone) {
+            remove_free(index);
+            recycle_node(index);
+            region_bytes_ -= size;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::uint64_t FreeListAllocator::largest_free_range_in(std::uint64_t begin, std::uint64_t end) const {
+    std::uint64_t largest = 0;
+    for (const Node& node : nodes_) {
+        if (node.free_prev == kUsed || node.free_prev == kUnused) continue;
+        if (node.offset >= begin && node.offset < end && node.size > largest) largest = node.size;
+    }
+    return largest;
+}
+
+bool FreeListAllocator::validate_regions() const {
+    // Each chain (a region) is contiguous and coalesced; chains do not overlap;
+    // their bytes add up to region_bytes_.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> chains;
+    std::uint64_t used_sum = 0, used_count = 0, free_count = 0, in_chains = 0, unused = 0;
+    for (std::uint32_t head = 0; head < nodes_.size(); ++head) {
+        const Node& first = nodes_[head];
+        if (first.free_prev == kUnused) {
+            ++unused;
+            continue;
+        }
+        if (first.phys_prev != kNone) continue;
+        std::uint64_t end = first.offset;
+        bool prev_free = false;
+        std::uint32_t prev = kNone;
+        for (std::uint32_t index = head; index != kNone; index = nodes_[index].phys_next) {
+            if (index >= nodes_.size() || ++in_chains > nodes_.size()) return false;
+            const Node& node = nodes_[index];
+            if (node.phys_prev != prev || node.offset != end || node.size == 0 || node.free_prev == kUnused) return false;
+            const bool is_free = node.free_prev != kUsed;
+            if (is_free && prev_free) return false;
+            if (is_free) ++free_count;
+            else ++used_count, used_sum += node.size;
+            end = node.offset + node.size;
+            prev = index;
+            prev_free = is_free;
+        }
+        chains.emplace_back(first.offset, end);
+    }
+    std::sort(chains.begin(), chains.end());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < chains.size(); ++i) {
+        if (i > 0 && chains[i - 1].second > chains[i].first) return false;
+        total += chains[i].second - chains[i].first;
+    }
+    return total == region_bytes_ && used_count == allocation_count_ && used_sum == used_bytes_ &&
+           free_count == free_block_count_ && unused == unused_node_count_ && in_chains + unused == nodes_.size();
+}
+
 void FreeListAllocator::take(FreeListAllocator& other) noexcept {
+    regions_mode_ = std::exchange(other.regions_mode_, false);
+    region_bytes_ = std::exchange(other.region_bytes_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
     used_bytes_ = std::exchange(other.used_bytes_, 0);
     requested_bytes_ = std::exchange(other.requested_bytes_, 0);
@@ -306,7 +389,7 @@ void FreeListAllocator::free(const SubAllocation& allocation) {
 
 SubAllocatorStats FreeListAllocator::stats() const {
     SubAllocatorStats result;
-    result.capacity = capacity_;
+    result.capacity = capacity();
     result.used_bytes = used_bytes_;
     result.requested_bytes = requested_bytes_;
     result.allocation_count = allocation_count_;
@@ -327,7 +410,11 @@ bool FreeListAllocator::validate() const {
         return nodes_.empty() && used_bytes_ == 0 && requested_bytes_ == 0 && allocation_count_ == 0 &&
                free_block_count_ == 0 && fl_bitmap_ == 0;
     }
-    if (heads_.size() != kBucketCount || nodes_.empty()) return false;
+    if (heads_.size() != kBucketCount) return false;
+    if (regions_mode_) {
+        if (!validate_regions()) return false;
+    } else {
+    if (nodes_.empty()) return false;
 
     // Physical chain: starts at node 0 / offset 0, contiguous, coalesced, ends at capacity.
     std::uint64_t expected_offset = 0;
@@ -367,6 +454,7 @@ bool FreeListAllocator::validate() const {
         if (nodes_[index].free_prev != kUnused) return false;
     }
     if (unused != unused_node_count_ || unused + chain_length != nodes_.size()) return false;
+    }
 
     // Bucket lists and bitmaps.
     // Raw pointers: this loop runs over every bucket, also in unoptimized builds.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <vector>
 
 #include "fake_metal.hpp"
@@ -29,6 +30,7 @@ struct ProfileCase {
     const char* name;
     testing::FakeMetalProfile (*profile)();
 };
+void PrintTo(const ProfileCase& c, std::ostream* os) { *os << c.name; }
 
 class MetalAllocatorTest : public ::testing::TestWithParam<ProfileCase> {
 protected:

@@ -166,6 +166,23 @@ TEST(MetalMemoryModel, RejectsDeviceInfoItCannotUse) {
     EXPECT_FALSE(rejects(apple_silicon_profile().info));
 }
 
+TEST(MetalMemoryModel, ResourceOptionBitsArePackedAsMetalPacksThem) {
+    // MTLResourceStorageModeShared = 0, ...Private = 2 << 4, MTLResourceCPUCacheModeWriteCombined = 1,
+    // MTLResourceHazardTrackingModeTracked = 2 << 8.
+    EXPECT_EQ(to_mtl_resource_options({MetalStorageMode::shared, MetalCpuCacheMode::default_cache,
+                                       MetalHazardTracking::default_}),
+              0u);
+    EXPECT_EQ(to_mtl_resource_options({MetalStorageMode::private_, MetalCpuCacheMode::default_cache,
+                                       MetalHazardTracking::untracked}),
+              0x120u);
+    EXPECT_EQ(to_mtl_resource_options({MetalStorageMode::managed, MetalCpuCacheMode::write_combined,
+                                       MetalHazardTracking::tracked}),
+              0x211u);
+    EXPECT_EQ(to_mtl_resource_options({MetalStorageMode::memoryless, MetalCpuCacheMode::default_cache,
+                                       MetalHazardTracking::untracked}),
+              0x130u);
+}
+
 TEST(MetalMemoryModel, ErrorNames) {
     EXPECT_EQ(to_string(MetalInitError::incomplete_functions), "incomplete function table");
     EXPECT_EQ(to_string(MetalInitError::invalid_device_info), "invalid device info");

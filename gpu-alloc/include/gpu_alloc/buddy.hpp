@@ -21,8 +21,9 @@
 // capacity / min_block_size (a 64 GiB range with 256 B blocks has 2^28 leaves):
 //   - a pool of nodes handed out in pairs: splitting a block takes one pair for
 //     its two halves, so the buddy of node i is node i ^ 1 and each node knows
-//     its parent: merging needs no search and no hash lookup. A pair is 64 bytes,
-//     one cache line, so reading the buddy during a merge is free;
+//     its parent: merging needs no search and no hash lookup. A node is 16 bytes
+//     (no offset: the caller's allocation carries it), a pair never straddles a
+//     cache line, so reading the buddy during a merge is free;
 //   - one stack (vector) of free blocks (node index + offset) per order, each
 //     free node knowing its slot in it, and a 64-bit mask of the non-empty
 //     orders: finding the smallest fitting free block is a count-trailing-zeros
@@ -40,7 +41,7 @@
 //
 // Worst-case overhead. Internal fragmentation: a block is < 2x its request
 // (size 2^k + 1 takes 2^(k+1)), plus rounding up to min_block_size and to the
-// alignment. Host memory: 32 bytes per node plus 16 bytes per free block, and a
+// alignment. Host memory: 16 bytes per node plus 16 bytes per free block, and a
 // tree with L leaves (live and free blocks) has at most 2L - 1 nodes; the pool
 // and the stacks keep their peak size (freed pairs are recycled, not returned
 // to the system).
@@ -55,17 +56,17 @@
 //
 // Invariants that validate() checks:
 //   1. The roots tile [0, capacity()) in order, each aligned to its size.
-//   2. Every split node has a pair of children: the lower and upper halves of
-//      it, one order lower, each pointing back to it; so live and free blocks
-//      (the leaves) never overlap and cover the managed range exactly.
+//   2. Every split node has a pair of children, one order lower, each pointing
+//      back to it (they are its lower and upper halves); so live and free
+//      blocks (the leaves) never overlap and cover the managed range exactly.
 //   3. Every block is aligned to its own size and lies inside the range.
 //   4. No split node has two free children (buddies are always merged).
 //   5. Each free stack holds exactly the free leaves of its order, with their
 //      offsets; each node's slot is its position there, and the non-empty mask
 //      matches the stacks.
-//   6. used bytes + free bytes == capacity(); the counters (used, requested,
-//      allocation count, free block count) match the tree; each live block holds
-//      its request (0 < size <= block size).
+//   6. used bytes + free bytes == capacity(); the counters (used, allocation
+//      count, free block count) match the tree; allocation count <= requested
+//      bytes <= used bytes (each live block holds 1 .. block size bytes).
 //   7. Every pool pair is either in the tree or on the pool's free list (no
 //      leaked node storage).
 //
@@ -124,9 +125,12 @@ public:
 
     /// Gives back a live allocation exactly as allocate() returned it and merges
     /// its block with free buddies. O(log n).
-    /// Precondition: `allocation` is live and came from this allocator. Freeing
-    /// twice or a foreign allocation asserts in debug builds and is ignored in
-    /// release builds when detected (a mismatching node index, state or offset).
+    /// Precondition: `allocation` is live, came from this allocator, and is
+    /// unchanged. Freeing twice or a foreign allocation asserts in debug builds
+    /// and is ignored in release builds when detected: a node index out of
+    /// range or not live, or a `reserved`, offset or size that does not fit its
+    /// block. (A double free after the same node was handed out again for the
+    /// same block cannot be told from a valid free.)
     void free(const SubAllocation& allocation);
 
     /// Checks the invariants listed in the file comment. O(number of nodes).
@@ -157,19 +161,21 @@ private:
 
     enum class State : std::uint8_t { unused, free, allocated, split };
 
-    // One block. Nodes live in pairs (buddies are i and i ^ 1).
+    // One block; its offset is not stored (callers pass it, validate() derives
+    // it top-down), which keeps a node to 16 bytes and the pool cache-friendly.
+    // Nodes live in pairs: the buddy of node i is node i ^ 1.
     struct Node {
-        std::uint64_t offset = 0;
-        std::uint64_t requested = 0;   // bytes asked for, while allocated
-        std::uint32_t parent = none;   // none for roots
-        std::uint32_t slot = none;     // position in free_stacks_[order] while free
-        std::uint32_t link = none;     // child pair index while split; next pooled pair (node 0) while unused
+        std::uint32_t parent = none;  // none for roots
+        std::uint32_t link = none;    // free: slot in free_stacks_[order]; split: child pair index;
+                                      // unused (node 0 of a pooled pair): next pooled pair
         std::uint8_t order = 0;
         State state = State::unused;
     };
-    struct alignas(64) NodePair {
+    // 32 bytes, aligned so that a pair never straddles a cache line.
+    struct alignas(32) NodePair {
         std::array<Node, 2> nodes;
     };
+    static_assert(sizeof(NodePair) == 32);
     // A free block as its order's stack holds it: the offset is kept here too so
     // that allocate() can hand the block out without reading its node first.
     struct FreeEntry {
@@ -181,12 +187,13 @@ private:
     const Node& node(std::uint32_t index) const { return pool_[index >> 1].nodes[index & 1u]; }
     std::uint64_t block_size(unsigned order) const { return std::uint64_t{1} << (order + min_shift_); }
 
-    void push_free(std::uint32_t index);
+    void push_free(std::uint32_t index, std::uint64_t offset);
     void remove_free(std::uint32_t index);  // takes any free block out of its stack
     FreeEntry pop_free(unsigned order);     // takes the top of a non-empty stack
     std::uint32_t take_pair();   // returns a pair index, or none when the index space is exhausted
     void release_pair(std::uint32_t pair);
-    void release_block(std::uint32_t index);  // files a block as free, merging it with free buddies
+    // Files a block as free, merging it with free buddies.
+    void release_block(std::uint32_t index, std::uint64_t offset);
 
     std::vector<NodePair> pool_;
     std::array<std::vector<FreeEntry>, max_orders> free_stacks_;  // free blocks per order

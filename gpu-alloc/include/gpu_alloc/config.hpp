@@ -95,7 +95,7 @@ struct Config {
         while (chunk * 2 <= largest / 64 && chunk < (1ull << 30)) chunk *= 2;
         Config c;
         c.max_chunk_size = chunk;
-        c.min_chunk_size = chunk / 16 < (4ull << 20) ? (4ull << 20) : chunk / 16;
+        c.min_chunk_size = chunk / 64 < (4ull << 20) ? (4ull << 20) : chunk / 64;
         c.dedicated_threshold = chunk / 2;
         return c;
     }

@@ -126,6 +126,30 @@ public:
     /// Returns: the allocator. Errors: invalid_size when capacity == 0.
     static Result<FreeListAllocator, SubAllocationError> create(std::uint64_t capacity);
 
+    /// Builds an allocator over the address space [0, address_space) in which no
+    /// byte is free until add_region() makes a range available ("regions mode").
+    /// GpuAllocator uses one such allocator per pool, one region per device memory
+    /// object: a single good-fit search then spans every chunk in O(1), instead of
+    /// trying chunks one by one. Regions never coalesce with each other, even when
+    /// adjacent. Errors: invalid_size when address_space == 0.
+    static Result<FreeListAllocator, SubAllocationError> create_with_regions(std::uint64_t address_space);
+
+    /// Regions mode: makes [offset, offset + size) free for allocation.
+    /// Preconditions: regions mode; size > 0; the range lies in the address space
+    /// and overlaps no other region (asserted in debug builds).
+    void add_region(std::uint64_t offset, std::uint64_t size);
+
+    /// Regions mode: removes the region [offset, offset + size) if none of it is
+    /// allocated. Returns false (and changes nothing) when it is not one whole
+    /// free region. O(free blocks in its bucket).
+    bool remove_region(std::uint64_t offset, std::uint64_t size);
+
+    /// Bytes of the largest free block inside [begin, end). O(blocks); for statistics.
+    std::uint64_t largest_free_range_in(std::uint64_t begin, std::uint64_t end) const;
+
+    /// True in regions mode.
+    bool has_regions() const { return regions_mode_; }
+
     /// Moves the state; `other` is left managing nothing (capacity 0: every
     /// allocate() answers invalid_size, validate() holds).
     FreeListAllocator(FreeListAllocator&& other) noexcept;
@@ -159,8 +183,8 @@ public:
     /// Counters; O(1) except largest_free_range (scans one bucket list).
     SubAllocatorStats stats() const;
 
-    /// Bytes managed.
-    std::uint64_t capacity() const { return capacity_; }
+    /// Bytes managed (in regions mode: the bytes of all regions).
+    std::uint64_t capacity() const { return regions_mode_ ? region_bytes_ : capacity_; }
 
     /// True when no allocation is live.
     bool empty() const { return allocation_count_ == 0; }
@@ -203,6 +227,9 @@ private:
     std::uint64_t fl_bitmap_ = 0;
     std::array<std::uint64_t, kFlCount> sl_bitmap_{};
     std::vector<std::uint32_t> heads_;  ///< kBucketCount list heads, kNone when empty
+    bool regions_mode_ = false;
+    std::uint64_t region_bytes_ = 0;  ///< regions mode: bytes of all regions
+    bool validate_regions() const;
 };
 
 static_assert(SubAllocator<FreeListAllocator>);

@@ -42,6 +42,7 @@
 #include <gpu_alloc/config.hpp>
 #include <gpu_alloc/detail/chunk.hpp>
 #include <gpu_alloc/detail/pool.hpp>
+#include <gpu_alloc/detail/region_pool.hpp>
 #include <gpu_alloc/detail/strategy_factory.hpp>
 #include <gpu_alloc/heap_budget.hpp>
 #include <gpu_alloc/json_dump.hpp>
@@ -237,8 +238,9 @@ public:
             });
             for_each_pool(ts, [&](auto& pool) {
                 std::lock_guard lock(pool.mutex());
-                for (const auto& chunk : pool.chunks())
-                    s.largest_free_range = std::max(s.largest_free_range, chunk->strategy.stats().largest_free_range);
+                pool.for_each_chunk([&](const auto&, std::uint64_t, std::uint64_t, std::uint64_t largest) {
+                    s.largest_free_range = std::max(s.largest_free_range, largest);
+                });
             });
             accumulate(out.heaps[ts.heap], s);
             accumulate(out.total, s);
@@ -260,10 +262,10 @@ public:
             const TypeState& ts = types_[t];
             for_each_pool(ts, [&](auto& pool) {
                 std::lock_guard lock(pool.mutex());
-                for (const auto& chunk : pool.chunks()) {
-                    const SubAllocatorStats st = chunk->strategy.stats();
-                    out.chunks.push_back(describe(*chunk, st.used_bytes, st.allocation_count, st.largest_free_range));
-                }
+                pool.for_each_chunk([&](const detail::ChunkHeader<Memory>& chunk, std::uint64_t used,
+                                        std::uint64_t blocks, std::uint64_t largest) {
+                    out.chunks.push_back(describe(chunk, used, blocks, largest));
+                });
             });
             std::lock_guard lock(ts.dedicated_mutex);
             for (const auto& [key, chunk] : ts.dedicated)
@@ -293,7 +295,7 @@ private:
         std::uint64_t dedicated_threshold = 0;
         std::uint64_t atom = 1;  ///< > 1 on host-visible, non-coherent types
 
-        detail::Pool<Memory, FreeListAllocator> free_list;
+        detail::RegionPool<Memory> free_list;
         detail::Pool<Memory, BuddyAllocator> buddy;
         detail::Pool<Memory, SlabAllocator> slab;
         detail::Pool<Memory, LinearAllocator> linear;
@@ -355,6 +357,7 @@ private:
         ts.max_chunk = max_chunk;
         ts.min_chunk = std::min(pow2_floor(std::max<std::uint64_t>(config_.min_chunk_size, 1)), max_chunk);
         ts.dedicated_threshold = std::min(config_.dedicated_threshold, max_chunk);
+        ts.free_list.configure(max_chunk);
         if (contains(type.props, MemoryPropertyFlags::host_visible) &&
             !contains(type.props, MemoryPropertyFlags::host_coherent))
             ts.atom = props_.non_coherent_atom_size;
@@ -421,11 +424,9 @@ private:
         return allocate_dedicated(device, t, size, r);
     }
 
-    template <class D, class Strategy>
-    Result<Block, AllocationError> allocate_in_pool(D& device, std::uint32_t t, detail::Pool<Memory, Strategy>& pool,
-                                                    std::uint64_t size, std::uint64_t alignment, const Request& r) {
-        using Factory = detail::StrategyFactory<Strategy>;
-        using ChunkType = detail::Chunk<Memory, Strategy>;
+    template <class D, class PoolT>
+    Result<Block, AllocationError> allocate_in_pool(D& device, std::uint32_t t, PoolT& pool, std::uint64_t size,
+                                                    std::uint64_t alignment, const Request& r) {
         TypeState& ts = types_[t];
         std::lock_guard lock(pool.mutex());
         if (auto placed = pool.try_allocate(size, alignment)) return finish_in_pool(pool, *placed, r);
@@ -445,26 +446,42 @@ private:
                 }
                 return unexpected(memory.error());
             }
-            auto strategy = Factory::make(chunk_size, config_);
-            if (!strategy) {
+            auto chunk = make_chunk(pool, *memory, chunk_size, t);
+            if (!chunk) {
                 destroy_raw(device, ts, *memory, chunk_size);
                 return unexpected(AllocationError{AllocationErrorKind::out_of_host_memory});
             }
-            auto chunk = std::make_unique<ChunkType>(std::move(*strategy), *memory, chunk_size, next_chunk_id(), t,
-                                                     ts.heap, ts.props, Factory::kind);
             if (config_.track_blocks) chunk->tracked = std::make_unique<std::unordered_map<std::uint64_t, BlockSnapshot>>();
             if (auto placed = pool.add_and_allocate(std::move(chunk), size, alignment))
                 return finish_in_pool(pool, *placed, r);
-            return unexpected(AllocationError{AllocationErrorKind::out_of_device_memory});
+            return unexpected(AllocationError{AllocationErrorKind::too_many_objects});
         }
     }
 
     template <class Strategy>
-    Block finish_in_pool(detail::Pool<Memory, Strategy>& pool, const typename detail::Pool<Memory, Strategy>::Placement& p,
-                         const Request& r) {
+    std::unique_ptr<detail::Chunk<Memory, Strategy>> make_chunk(detail::Pool<Memory, Strategy>&, const Memory& memory,
+                                                                std::uint64_t size, std::uint32_t t) {
+        using Factory = detail::StrategyFactory<Strategy>;
+        auto strategy = Factory::make(size, config_);
+        if (!strategy) return nullptr;
+        const TypeState& ts = types_[t];
+        return std::make_unique<detail::Chunk<Memory, Strategy>>(std::move(*strategy), memory, size, next_chunk_id(), t,
+                                                                 ts.heap, ts.props, Factory::kind);
+    }
+
+    std::unique_ptr<detail::RegionChunk<Memory>> make_chunk(detail::RegionPool<Memory>&, const Memory& memory,
+                                                            std::uint64_t size, std::uint32_t t) {
+        const TypeState& ts = types_[t];
+        return std::make_unique<detail::RegionChunk<Memory>>(memory, size, next_chunk_id(), t, ts.heap, ts.props,
+                                                             StrategyKind::free_list);
+    }
+
+    template <class PoolT>
+    Block finish_in_pool(PoolT& pool, const typename PoolT::Placement& p, const Request& r) {
         pool.counters().add(p.sub.reserved, r.size);
-        if (p.chunk->tracked) p.chunk->tracked->emplace(p.sub.offset, BlockSnapshot{p.sub.offset, r.size, r.usage, r.kind, std::string(r.name)});
-        Block block(p.chunk, p.sub.offset, r.size, p.sub, this);
+        if (p.chunk->tracked)
+            p.chunk->tracked->emplace(p.offset, BlockSnapshot{p.offset, r.size, r.usage, r.kind, std::string(r.name)});
+        Block block(p.chunk, p.offset, r.size, p.sub, this);
         block.atom_size_ = types_[p.chunk->memory_type].atom;
         return block;
     }
@@ -498,14 +515,13 @@ private:
         return block;
     }
 
-    template <class D, class Strategy>
-    void free_in_pool(D& device, TypeState& ts, detail::Pool<Memory, Strategy>& pool,
-                      detail::ChunkHeader<Memory>* header, const Block& block) {
-        auto* chunk = static_cast<detail::Chunk<Memory, Strategy>*>(header);
-        std::unique_ptr<detail::Chunk<Memory, Strategy>> released;
+    template <class D, class PoolT>
+    void free_in_pool(D& device, TypeState& ts, PoolT& pool, detail::ChunkHeader<Memory>* header, const Block& block) {
+        auto* chunk = static_cast<typename PoolT::ChunkType*>(header);
+        std::unique_ptr<typename PoolT::ChunkType> released;
         {
             std::lock_guard lock(pool.mutex());
-            if (chunk->tracked) chunk->tracked->erase(block.sub_.offset);
+            if (chunk->tracked) chunk->tracked->erase(block.offset_);
             pool.counters().remove(block.sub_.reserved, block.size_);
             const std::uint32_t spare = budget_.over_budget(ts.heap) ? 0 : config_.spare_chunks;
             released = pool.free(chunk, block.sub_, spare);
@@ -513,9 +529,9 @@ private:
         if (released) destroy_object(device, *released);
     }
 
-    template <class D, class Strategy>
-    void cleanup_pool(D& device, detail::Pool<Memory, Strategy>& pool) {
-        std::vector<std::unique_ptr<detail::Chunk<Memory, Strategy>>> empty;
+    template <class D, class PoolT>
+    void cleanup_pool(D& device, PoolT& pool) {
+        std::vector<std::unique_ptr<typename PoolT::ChunkType>> empty;
         {
             std::lock_guard lock(pool.mutex());
             empty = pool.take_empty_chunks();

@@ -67,6 +67,15 @@ struct MetalResourceOptions {
     friend bool operator==(const MetalResourceOptions&, const MetalResourceOptions&) = default;
 };
 
+/// The MTLResourceOptions bits of `options` (cache mode << 0, storage mode << 4,
+/// hazard tracking << 8, as Metal packs them), for newBufferWithLength:options:offset:
+/// and friends: `static_cast<MTLResourceOptions>(to_mtl_resource_options(o))`.
+constexpr std::uint64_t to_mtl_resource_options(MetalResourceOptions options) noexcept {
+    return (std::uint64_t{static_cast<std::uint8_t>(options.cpu_cache_mode)} << 0) |
+           (std::uint64_t{static_cast<std::uint8_t>(options.storage_mode)} << 4) |
+           (std::uint64_t{static_cast<std::uint8_t>(options.hazard_tracking)} << 8);
+}
+
 /// MTLSizeAndAlign: bytes a resource takes in a heap and its required offset alignment.
 struct MetalSizeAndAlign {
     std::uint64_t size = 0;   ///< bytes; 0 means Metal rejected the description

@@ -62,7 +62,8 @@ public:
 
     struct Placement {
         ChunkType* chunk;
-        SubAllocation sub;
+        SubAllocation sub;    ///< as the strategy returned it (give it back to free())
+        std::uint64_t offset;  ///< bytes from the start of the chunk
     };
 
     std::mutex& mutex() noexcept { return mutex_; }
@@ -82,7 +83,7 @@ public:
             if (r) {
                 hint_ = index;
                 if (was_empty) --empty_chunks_;
-                return Placement{&chunk, *r};
+                return Placement{&chunk, *r, r->offset};
             }
         }
         return std::nullopt;
@@ -100,7 +101,7 @@ public:
             ++empty_chunks_;
             return std::nullopt;
         }
-        return Placement{raw, *r};
+        return Placement{raw, *r, r->offset};
     }
 
     /// Frees a block. Returns the chunk, removed from the pool, when it became
@@ -132,6 +133,15 @@ public:
         empty_chunks_ = 0;
         hint_ = 0;
         return out;
+    }
+
+    /// Calls f(chunk, used_bytes, block_count, largest_free_range) for every chunk. Lock held.
+    template <class F>
+    void for_each_chunk(F&& f) const {
+        for (const auto& chunk : chunks_) {
+            const SubAllocatorStats st = chunk->strategy.stats();
+            f(static_cast<const ChunkHeader<Memory>&>(*chunk), st.used_bytes, st.allocation_count, st.largest_free_range);
+        }
     }
 
     /// Size of the next chunk: the pool doubles its total size each time, from
