@@ -108,10 +108,18 @@ private:
 
 class AllocatorOnVkd3d : public test::Vkd3dTest {
 protected:
-    MemoryLayout layout(bool tier1) {
+    // The device's own layout, or one simulated on it: tier 1 with the device's
+    // (UMA) facts, or a discrete tier 1 adapter (two heaps, no CUSTOM type).
+    enum class Simulated { none, tier1, discrete_tier1 };
+    MemoryLayout layout(Simulated simulated) {
         auto info = query_adapter_info(device_);
         EXPECT_TRUE(info.has_value());
-        if (tier1) info->resource_heap_tier = D3D12_RESOURCE_HEAP_TIER_1;
+        if (simulated != Simulated::none) info->resource_heap_tier = D3D12_RESOURCE_HEAP_TIER_1;
+        if (simulated == Simulated::discrete_tier1) {
+            info->uma = false;
+            info->cache_coherent_uma = false;
+            info->non_local_memory_size = info->local_memory_size;
+        }
         return build_memory_layout(*info);
     }
 
@@ -145,12 +153,13 @@ protected:
         placed.clear();
     }
 
-    void buffers_round_trip(bool tier1);
-    void textures_round_trip(bool tier1);
+    void buffers_round_trip(Simulated simulated);
+    void textures_round_trip(Simulated simulated);
 };
 
-void AllocatorOnVkd3d::buffers_round_trip(bool tier1) {
-    D3D12MemoryDevice device(device_, layout(tier1));
+void AllocatorOnVkd3d::buffers_round_trip(Simulated simulated) {
+    const bool tier1 = simulated != Simulated::none;
+    D3D12MemoryDevice device(device_, layout(simulated));
     Allocator allocator(device.properties(), Config::for_device(device.properties()));
     PlacementAuditor auditor(device_, tier1);
     test::GpuQueue queue(device_);
@@ -212,8 +221,9 @@ void AllocatorOnVkd3d::buffers_round_trip(bool tier1) {
     EXPECT_EQ(device.live_heap_count(), 0u);
 }
 
-void AllocatorOnVkd3d::textures_round_trip(bool tier1) {
-    D3D12MemoryDevice device(device_, layout(tier1));
+void AllocatorOnVkd3d::textures_round_trip(Simulated simulated) {
+    const bool tier1 = simulated != Simulated::none;
+    D3D12MemoryDevice device(device_, layout(simulated));
     Allocator allocator(device.properties(), Config::for_device(device.properties()));
     PlacementAuditor auditor(device_, tier1);
     test::GpuQueue queue(device_);
@@ -317,13 +327,19 @@ void AllocatorOnVkd3d::textures_round_trip(bool tier1) {
     EXPECT_EQ(device.live_heap_count(), 0u);
 }
 
-TEST_F(AllocatorOnVkd3d, BuffersRoundTripOnTheDeviceLayout) { buffers_round_trip(false); }
-TEST_F(AllocatorOnVkd3d, BuffersRoundTripOnASimulatedTier1Layout) { buffers_round_trip(true); }
-TEST_F(AllocatorOnVkd3d, TexturesRoundTripOnTheDeviceLayout) { textures_round_trip(false); }
-TEST_F(AllocatorOnVkd3d, TexturesRoundTripOnASimulatedTier1Layout) { textures_round_trip(true); }
+TEST_F(AllocatorOnVkd3d, BuffersRoundTripOnTheDeviceLayout) { buffers_round_trip(Simulated::none); }
+TEST_F(AllocatorOnVkd3d, BuffersRoundTripOnASimulatedTier1Layout) { buffers_round_trip(Simulated::tier1); }
+TEST_F(AllocatorOnVkd3d, BuffersRoundTripOnASimulatedDiscreteTier1Layout) {
+    buffers_round_trip(Simulated::discrete_tier1);
+}
+TEST_F(AllocatorOnVkd3d, TexturesRoundTripOnTheDeviceLayout) { textures_round_trip(Simulated::none); }
+TEST_F(AllocatorOnVkd3d, TexturesRoundTripOnASimulatedTier1Layout) { textures_round_trip(Simulated::tier1); }
+TEST_F(AllocatorOnVkd3d, TexturesRoundTripOnASimulatedDiscreteTier1Layout) {
+    textures_round_trip(Simulated::discrete_tier1);
+}
 
 TEST_F(AllocatorOnVkd3d, ManyPlacementsFromTwoThreadsFreedInAnyOrder) {
-    D3D12MemoryDevice device(device_, layout(true));
+    D3D12MemoryDevice device(device_, layout(Simulated::tier1));
     Allocator allocator(device.properties(), Config::for_device(device.properties()));
     std::atomic<int> failures{0};
     auto work = [&](std::uint32_t seed) {

@@ -4,6 +4,7 @@
 // really underneath and its errors really reach the tests).
 #include <gpu_alloc/d3d12/placement.hpp>
 
+#include <initializer_list>
 #include <sstream>
 #include <string>
 
@@ -137,6 +138,26 @@ TEST_F(PlacementOnVkd3d, RequirementsComeFromGetResourceAllocationInfo) {
             EXPECT_EQ(requirements->size % 65536u, 0u);
         }
     }
+    // Naming the heap type narrows the mask to it; textures have no UPLOAD heap.
+    const D3D12_RESOURCE_DESC buffer = buffer_desc(4096);
+    for (D3D12_HEAP_TYPE type : {D3D12_HEAP_TYPE_DEFAULT, D3D12_HEAP_TYPE_UPLOAD, D3D12_HEAP_TYPE_READBACK,
+                                 D3D12_HEAP_TYPE_CUSTOM}) {
+        auto typed = resource_requirements(device, buffer, type);
+        ASSERT_TRUE(typed.has_value()) << "heap type " << type;
+        EXPECT_NE(typed->memory_types, 0u);
+        EXPECT_EQ(typed->memory_types, compatible_memory_types(layout_, buffer) & heap_type_mask(layout_, type));
+        for (std::uint32_t t = 0; t < 32; ++t) {
+            if (typed->memory_types & (1u << t)) {
+                EXPECT_EQ(layout_.memory_types[t].properties.Type, type);
+            }
+        }
+    }
+    EXPECT_EQ(heap_type_mask(layout_, any_heap_type), (1u << layout_.memory_types.size()) - 1);
+    auto no_upload_texture =
+        resource_requirements(device, texture_desc(64, 64, DXGI_FORMAT_R8G8B8A8_UNORM), D3D12_HEAP_TYPE_UPLOAD);
+    ASSERT_FALSE(no_upload_texture.has_value());
+    EXPECT_EQ(no_upload_texture.error().kind, PlacementErrorKind::no_compatible_memory_type);
+
     // D3D12 answers SizeInBytes == UINT64_MAX for a description it rejects.
     auto invalid = resource_requirements(device, texture_desc(64, 64, DXGI_FORMAT_UNKNOWN));
     ASSERT_FALSE(invalid.has_value());

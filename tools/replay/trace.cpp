@@ -2,6 +2,8 @@
 // duplicate / unknown-ID checks and the summary.
 #include "trace.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -227,12 +229,14 @@ Result<Trace, TraceError> parse_trace(std::string_view text, std::string name) {
 Result<Trace, TraceError> load_trace(const std::string& path) {
     std::FILE* file = std::fopen(path.c_str(), "rb");
     if (file == nullptr) return unexpected(error_at(0, std::string("cannot open: ") + std::strerror(errno)));
-    std::string text;
-    if (std::fseek(file, 0, SEEK_END) == 0) {
-        const long length = std::ftell(file);
-        if (length > 0) text.reserve(static_cast<std::size_t>(length));
-        std::rewind(file);
+    struct stat info {};
+    if (::fstat(::fileno(file), &info) != 0 || S_ISDIR(info.st_mode)) {
+        std::fclose(file);
+        return unexpected(error_at(0, "cannot open: is a directory"));
     }
+    std::string text;
+    // Pipes (a decompressor's output) have no size; they grow the string as they are read.
+    if (S_ISREG(info.st_mode)) text.reserve(static_cast<std::size_t>(info.st_size));
     char buffer[1 << 16];
     std::size_t n = 0;
     while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);

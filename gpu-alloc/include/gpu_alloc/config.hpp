@@ -54,6 +54,9 @@ struct Config {
     std::uint64_t slab_max_size = 4096;
     /// Page of a slab chunk, bytes (a power of two, >= slab_max_size).
     std::uint64_t slab_page_size = 64ull << 10;
+    /// Free-list requests of at least this many bytes get chunks of their own,
+    /// apart from smaller ones; 0 keeps them together.
+    std::uint64_t large_request_size = 0;
     /// Transient requests up to this many bytes go to linear chunks; 0 disables them.
     std::uint64_t linear_max_size = 1ull << 20;
     /// Smallest block of a buddy chunk, bytes (a power of two).

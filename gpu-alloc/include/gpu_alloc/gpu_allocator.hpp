@@ -133,7 +133,10 @@ public:
         }
         TypeState& ts = types_[chunk->memory_type];
         switch (chunk->strategy) {
-            case StrategyKind::free_list: return free_in_pool(device, ts, ts.free_list, chunk, block);
+            case StrategyKind::free_list:
+                if (static_cast<detail::RegionChunk<Memory>*>(chunk)->large)
+                    return free_in_pool(device, ts, ts.free_list_large, chunk, block);
+                return free_in_pool(device, ts, ts.free_list, chunk, block);
             case StrategyKind::buddy: return free_in_pool(device, ts, ts.buddy, chunk, block);
             case StrategyKind::slab: return free_in_pool(device, ts, ts.slab, chunk, block);
             case StrategyKind::linear: return free_in_pool(device, ts, ts.linear, chunk, block);
@@ -157,6 +160,7 @@ public:
         for (std::uint32_t t = 0; t < type_count_; ++t) {
             TypeState& ts = types_[t];
             cleanup_pool(device, ts.free_list);
+            cleanup_pool(device, ts.free_list_large);
             cleanup_pool(device, ts.buddy);
             cleanup_pool(device, ts.slab);
             cleanup_pool(device, ts.linear);
@@ -296,6 +300,9 @@ private:
         std::uint64_t atom = 1;  ///< > 1 on host-visible, non-coherent types
 
         detail::RegionPool<Memory> free_list;
+        /// Free-list requests of at least Config::large_request_size: kept apart so
+        /// that small blocks do not pepper the holes large ones leave.
+        detail::RegionPool<Memory> free_list_large;
         detail::Pool<Memory, BuddyAllocator> buddy;
         detail::Pool<Memory, SlabAllocator> slab;
         detail::Pool<Memory, LinearAllocator> linear;
@@ -315,6 +322,7 @@ private:
         template <class F>
         void for_each_counters(F&& f) const {
             f(free_list.counters());
+            f(free_list_large.counters());
             f(buddy.counters());
             f(slab.counters());
             f(linear.counters());
@@ -333,6 +341,7 @@ private:
     static void for_each_pool(const TypeState& ts, F&& f) {
         auto& mutable_ts = const_cast<TypeState&>(ts);  // pools are locked, not changed, by readers
         f(mutable_ts.free_list);
+        f(mutable_ts.free_list_large);
         f(mutable_ts.buddy);
         f(mutable_ts.slab);
         f(mutable_ts.linear);
@@ -358,6 +367,7 @@ private:
         ts.min_chunk = std::min(pow2_floor(std::max<std::uint64_t>(config_.min_chunk_size, 1)), max_chunk);
         ts.dedicated_threshold = std::min(config_.dedicated_threshold, max_chunk);
         ts.free_list.configure(max_chunk);
+        ts.free_list_large.configure(max_chunk);
         if (contains(type.props, MemoryPropertyFlags::host_visible) &&
             !contains(type.props, MemoryPropertyFlags::host_coherent))
             ts.atom = props_.non_coherent_atom_size;
@@ -415,7 +425,10 @@ private:
             size = round_up(size, granularity);
         }
         switch (choose_strategy(r, ts, size, alignment)) {
-            case StrategyKind::free_list: return allocate_in_pool(device, t, ts.free_list, size, alignment, r);
+            case StrategyKind::free_list:
+                if (config_.large_request_size != 0 && size >= config_.large_request_size)
+                    return allocate_in_pool(device, t, ts.free_list_large, size, alignment, r);
+                return allocate_in_pool(device, t, ts.free_list, size, alignment, r);
             case StrategyKind::buddy: return allocate_in_pool(device, t, ts.buddy, size, alignment, r);
             case StrategyKind::slab: return allocate_in_pool(device, t, ts.slab, size, alignment, r);
             case StrategyKind::linear: return allocate_in_pool(device, t, ts.linear, size, alignment, r);
@@ -469,11 +482,13 @@ private:
                                                                  ts.heap, ts.props, Factory::kind);
     }
 
-    std::unique_ptr<detail::RegionChunk<Memory>> make_chunk(detail::RegionPool<Memory>&, const Memory& memory,
+    std::unique_ptr<detail::RegionChunk<Memory>> make_chunk(detail::RegionPool<Memory>& pool, const Memory& memory,
                                                             std::uint64_t size, std::uint32_t t) {
         const TypeState& ts = types_[t];
-        return std::make_unique<detail::RegionChunk<Memory>>(memory, size, next_chunk_id(), t, ts.heap, ts.props,
-                                                             StrategyKind::free_list);
+        auto chunk = std::make_unique<detail::RegionChunk<Memory>>(memory, size, next_chunk_id(), t, ts.heap, ts.props,
+                                                                   StrategyKind::free_list);
+        chunk->large = &pool == &ts.free_list_large;
+        return chunk;
     }
 
     template <class PoolT>
@@ -523,10 +538,19 @@ private:
             std::lock_guard lock(pool.mutex());
             if (chunk->tracked) chunk->tracked->erase(block.offset_);
             pool.counters().remove(block.sub_.reserved, block.size_);
-            const std::uint32_t spare = budget_.over_budget(ts.heap) ? 0 : config_.spare_chunks;
-            released = pool.free(chunk, block.sub_, spare);
+            released = pool.free(chunk, block.sub_, spare_chunks_for(ts, header->strategy));
         }
         if (released) destroy_object(device, *released);
+    }
+
+    /// Empty chunks a pool keeps. None while the heap is over budget. Linear pools
+    /// keep all of theirs: they hold one frame's transient memory, which the next
+    /// frame needs again (freeing them made the frames trace create a device
+    /// object per frame); cleanup() gives them back.
+    std::uint32_t spare_chunks_for(const TypeState& ts, StrategyKind kind) const noexcept {
+        if (budget_.over_budget(ts.heap)) return 0;
+        if (kind == StrategyKind::linear) return UINT32_MAX;
+        return config_.spare_chunks;
     }
 
     template <class D, class PoolT>

@@ -60,9 +60,9 @@ enum class MetalBacking : std::uint8_t {
 
 /// The options of a heap or resource: MTLResourceOptions as three fields.
 struct MetalResourceOptions {
-    MetalStorageMode storage_mode = MetalStorageMode::private_;
-    MetalCpuCacheMode cpu_cache_mode = MetalCpuCacheMode::default_cache;
-    MetalHazardTracking hazard_tracking = MetalHazardTracking::untracked;
+    MetalStorageMode storage_mode = MetalStorageMode::private_;            ///< MTLResourceStorageMode*
+    MetalCpuCacheMode cpu_cache_mode = MetalCpuCacheMode::default_cache;    ///< MTLResourceCPUCacheMode*
+    MetalHazardTracking hazard_tracking = MetalHazardTracking::untracked;  ///< MTLResourceHazardTrackingMode*
 
     friend bool operator==(const MetalResourceOptions&, const MetalResourceOptions&) = default;
 };
@@ -119,7 +119,9 @@ struct MetalHeapDescription {
     /// adapter made `size` at least heapBufferSizeAndAlign(covering_length).size).
     /// 0 otherwise.
     std::uint64_t covering_length = 0;
+    /// Storage mode, CPU cache mode and hazard tracking of the heap or buffer (and covering buffer).
     MetalResourceOptions options{};
+    /// What to make: a placement heap, a buffer, or nothing (memoryless).
     MetalBacking backing = MetalBacking::heap;
 };
 

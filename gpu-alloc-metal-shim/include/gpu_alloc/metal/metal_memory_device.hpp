@@ -67,6 +67,9 @@ public:
     /// of build_metal_memory_model.
     static Result<MetalMemoryDevice, MetalInitError> create(const MetalFunctions& functions,
                                                             const MetalDeviceOptions& options = {});
+    /// The device keeps a pointer to the table: a temporary one would dangle.
+    static Result<MetalMemoryDevice, MetalInitError> create(const MetalFunctions&& functions,
+                                                            const MetalDeviceOptions& options = {}) = delete;
 
     MetalMemoryDevice(MetalMemoryDevice&&) noexcept;
     MetalMemoryDevice& operator=(MetalMemoryDevice&&) noexcept;

@@ -73,16 +73,16 @@ inline std::ostream& operator<<(std::ostream& os, MetalInitError e) { return os 
 
 /// What one gpu-alloc memory type is in Metal terms.
 struct MetalMemoryType {
-    MetalStorageMode storage_mode = MetalStorageMode::private_;
-    MetalCpuCacheMode cpu_cache_mode = MetalCpuCacheMode::default_cache;
-    MetalBacking backing = MetalBacking::heap;
+    MetalStorageMode storage_mode = MetalStorageMode::private_;          ///< of every object of the type
+    MetalCpuCacheMode cpu_cache_mode = MetalCpuCacheMode::default_cache;  ///< default_cache for private/memoryless
+    MetalBacking backing = MetalBacking::heap;                            ///< see metal_backing()
 
     friend bool operator==(const MetalMemoryType&, const MetalMemoryType&) = default;
 };
 
 /// DeviceProperties and, parallel to its memory types, their Metal meaning.
 struct MetalMemoryModel {
-    DeviceProperties properties;
+    DeviceProperties properties;         ///< what GpuAllocator is given
     std::vector<MetalMemoryType> types;  ///< types[i] describes properties.memory_types[i]
     bool unified_memory = false;         ///< one heap (true) or VRAM + system (false)
 };

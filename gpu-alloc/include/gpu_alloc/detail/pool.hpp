@@ -144,11 +144,14 @@ public:
         }
     }
 
-    /// Size of the next chunk: the pool doubles its total size each time, from
-    /// `min_chunk` up to `max_chunk`, and never less than `needed`.
+    /// Size of the next chunk: a power of two between a quarter and an eighth of
+    /// the pool's size, within [min_chunk, max_chunk], and never less than `needed`.
     std::uint64_t next_chunk_size(std::uint64_t needed, std::uint64_t min_chunk, std::uint64_t max_chunk) const noexcept {
+        // Each new chunk is about a quarter of what the pool holds: the pool grows
+        // geometrically (few device objects) while the last, partly used chunk
+        // stays a small fraction of the total (little waste).
         std::uint64_t size = min_chunk;
-        while (size < reserved_bytes_ && size < max_chunk) size *= 2;
+        while (size * 8 <= reserved_bytes_ && size < max_chunk) size *= 2;
         if (size > max_chunk) size = max_chunk;
         while (size < needed) size *= 2;
         return size;

@@ -30,6 +30,7 @@ struct RegionChunk : ChunkHeader<Memory> {
     std::uint64_t slot = 0;
     std::uint64_t used_bytes = 0;
     std::uint64_t block_count = 0;
+    bool large = false;  ///< belongs to the pool of large requests
 };
 
 template <class Memory>
@@ -116,8 +117,11 @@ public:
     }
 
     std::uint64_t next_chunk_size(std::uint64_t needed, std::uint64_t min_chunk, std::uint64_t max_chunk) const noexcept {
+        // Each new chunk is about a quarter of what the pool holds: the pool grows
+        // geometrically (few device objects) while the last, partly used chunk
+        // stays a small fraction of the total (little waste).
         std::uint64_t size = min_chunk;
-        while (size < reserved_bytes_ && size < max_chunk) size *= 2;
+        while (size * 8 <= reserved_bytes_ && size < max_chunk) size *= 2;
         if (size > max_chunk) size = max_chunk;
         while (size < needed) size *= 2;
         return size;
