@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -135,6 +136,23 @@ TEST(SvgMap, DrawsARowPerObjectWithLegendAndTotals) {
     EXPECT_NE(svg.find("device-local image"), std::string::npos) << "legend lists the usages present";
     EXPECT_NE(svg.find("upload, transient"), std::string::npos);
     EXPECT_EQ(svg.find(">download<"), std::string::npos) << "and only those";
+}
+
+TEST(SvgMap, SeveralTracesStackIntoOneDocument) {
+    const DeviceProperties props = gpu_alloc::test::constrained_device();
+    const AllocatorSnapshot snapshot = sample_snapshot(3);
+    const SvgSection a = render_svg_section(snapshot, props, SvgMapInfo{"first", "dev", "default", 0, 1, 0, 1000});
+    const SvgSection b = render_svg_section(snapshot, props, SvgMapInfo{"second", "dev", "default", 0, 1, 0, 1000});
+    EXPECT_GT(a.height, 150.0);
+    const std::vector<SvgSection> sections = {a, b};
+    const std::string svg = assemble_svg(sections);
+    EXPECT_NE(svg.find("memory map: first"), std::string::npos);
+    EXPECT_NE(svg.find("memory map: second"), std::string::npos);
+    EXPECT_NE(svg.find("translate(0," + std::to_string(static_cast<int>(a.height))), std::string::npos);
+    char height[64];
+    std::snprintf(height, sizeof height, "height=\"%.2f\"", a.height + b.height);
+    EXPECT_NE(svg.find(height), std::string::npos);
+    EXPECT_EQ(assemble_svg({}).rfind("<?xml", 0), 0u);
 }
 
 TEST(SvgMap, ManyTinyBlocksAreMergedSoTheFileStaysSmall) {

@@ -63,18 +63,21 @@ TEST(Tool, ReplaysTheSmallStandardTracesWithJsonAndSvg) {
         EXPECT_GE(t["peak_reserved_bytes"].get<std::uint64_t>(), t["peak_requested_bytes"].get<std::uint64_t>());
         EXPECT_GT(t["modeled_device_ms"].get<double>(), 0.0);
 
-        const std::string svg_path = dir + "/map-" + names[i] + ".svg";
-        const std::string svg = test::read_text(svg_path);
-        ASSERT_FALSE(svg.empty()) << svg_path;
-        EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
-        EXPECT_NE(svg.find("</svg>"), std::string::npos);
-        EXPECT_NE(svg.find(names[i]), std::string::npos);
-        const std::string rsvg = GPU_ALLOC_RSVG_CONVERT;
-        if (test::executable_exists(rsvg)) {
-            auto png = test::run_command(dir, "'" + rsvg + "' '" + svg_path + "' -o '" + svg_path + ".png'");
-            EXPECT_EQ(png.status, 0) << png.stderr_text;
-            EXPECT_GT(test::read_text(svg_path + ".png").size(), 1000u);
-        }
+    }
+    // One picture, a section per trace.
+    const std::string svg_path = dir + "/map.svg";
+    const std::string svg = test::read_text(svg_path);
+    ASSERT_FALSE(svg.empty()) << svg_path;
+    EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+    EXPECT_NE(svg.find("</svg>"), std::string::npos);
+    for (const char* name : names)
+        EXPECT_NE(svg.find(std::string("memory map: ") + name + " on "), std::string::npos) << name;
+    EXPECT_NE(r.stderr_text.find("memory map at peak reservation written to"), std::string::npos);
+    const std::string rsvg = GPU_ALLOC_RSVG_CONVERT;
+    if (test::executable_exists(rsvg)) {
+        auto png = test::run_command(dir, "'" + rsvg + "' '" + svg_path + "' -o '" + svg_path + ".png'");
+        EXPECT_EQ(png.status, 0) << png.stderr_text;
+        EXPECT_GT(test::read_text(svg_path + ".png").size(), 1000u);
     }
 }
 

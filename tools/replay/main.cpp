@@ -71,6 +71,7 @@ int replay(const Options& o) {
     header.device = profile->name;
 
     std::vector<ReplayReport> reports;
+    std::vector<SvgSection> maps;
     bool violations = false;
     for (const Trace& trace : traces) {
         std::fprintf(stderr, "replaying %s: %llu ops, %u timed run(s)\n", trace.name.c_str(),
@@ -102,14 +103,15 @@ int replay(const Options& o) {
             info.policy = header.policy;
             info.op_index = c.peak_reserved_op;
             info.ops = trace.ops.size();
-            const std::string path = svg_path_for(o.svg_path, trace.name, traces.size());
-            if (!write_file(path, render_svg_map(snapshot, profile->properties, info))) {
-                std::fprintf(stderr, "gpu-alloc-replay: cannot write %s\n", path.c_str());
-                return exit_usage;
-            }
-            std::fprintf(stderr, "%s: memory map at peak reservation written to %s\n", trace.name.c_str(),
-                         path.c_str());
+            maps.push_back(render_svg_section(snapshot, profile->properties, info));
         }
+    }
+    if (!o.svg_path.empty()) {
+        if (!write_file(o.svg_path, assemble_svg(maps))) {
+            std::fprintf(stderr, "gpu-alloc-replay: cannot write %s\n", o.svg_path.c_str());
+            return exit_usage;
+        }
+        std::fprintf(stderr, "memory map at peak reservation written to %s\n", o.svg_path.c_str());
     }
 
     write_table(std::cout, header, reports);

@@ -52,7 +52,7 @@ std::string usage_text() {
         "  --policy P      strategy policy: default (by size and usage) or one strategy for all\n"
         "  --runs N        timed runs per trace, the median is reported (default 5, 0: checked run only)\n"
         "  --json PATH     also write the report as JSON\n"
-        "  --svg PATH      draw the memory map at peak reservation (several traces: PATH-<trace>.svg)\n";
+        "  --svg PATH      draw the memory map at peak reservation (one section per trace)\n";
     if (vulkan_available())
         text += "  --vulkan        replay on the first Vulkan device instead of the mock (profile not used)\n";
     text +=
@@ -145,15 +145,6 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     if (generate_option) return unexpected(std::string("--scale, --seed and --only go with --generate"));
     if (o.traces.empty()) return unexpected(std::string("no trace given"));
     return o;
-}
-
-std::string svg_path_for(const std::string& svg_path, const std::string& trace, std::size_t count) {
-    if (count <= 1) return svg_path;
-    const std::size_t slash = svg_path.find_last_of('/');
-    const std::size_t dot = svg_path.find_last_of('.');
-    const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
-    const std::string stem = has_ext ? svg_path.substr(0, dot) : svg_path;
-    return stem + "-" + trace + (has_ext ? svg_path.substr(dot) : std::string(".svg"));
 }
 
 }  // namespace gpu_alloc::replay

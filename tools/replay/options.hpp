@@ -43,8 +43,4 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv);
 /// The usage text.
 std::string usage_text();
 
-/// The SVG path for `trace` when `count` traces are replayed: `svg_path` itself
-/// for one trace, else "<stem>-<trace>.svg" beside it.
-std::string svg_path_for(const std::string& svg_path, const std::string& trace, std::size_t count);
-
 }  // namespace gpu_alloc::replay

@@ -140,7 +140,7 @@ void draw_blocks(std::string& svg, const ChunkSnapshot& chunk, double x0, double
 
 }  // namespace
 
-std::string render_svg_map(const AllocatorSnapshot& snapshot, const DeviceProperties& props, const SvgMapInfo& info) {
+SvgSection render_svg_section(const AllocatorSnapshot& snapshot, const DeviceProperties& props, const SvgMapInfo& info) {
     std::uint64_t reserved = 0;
     std::uint64_t used = 0;
     std::uint64_t requested = 0;
@@ -159,15 +159,10 @@ std::string render_svg_map(const AllocatorSnapshot& snapshot, const DeviceProper
     const double row_gap = row_height >= 8.0 ? 3.0 : 1.0;
     const bool labels = row_height >= 10.0;
     const double header_height = 150.0;
-    const double height = header_height + static_cast<double>(drawn) * (row_height + row_gap) + 40.0;
+    const double height = header_height + static_cast<double>(drawn) * (row_height + row_gap) +
+                          (drawn < rows ? 60.0 : 40.0);
 
     std::string svg;
-    svg.reserve(1 << 20);
-    svg += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-    svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(page_width) + "\" height=\"" + num(height) +
-           "\" viewBox=\"0 0 " + num(page_width) + " " + num(height) + "\" font-family=\"DejaVu Sans Mono, monospace\">\n";
-    rect(svg, 0, 0, page_width, height, "#ffffff");
-    svg += '\n';
 
     // Title and totals.
     text(svg, 16, 26,
@@ -240,8 +235,40 @@ std::string render_svg_map(const AllocatorSnapshot& snapshot, const DeviceProper
          "used)",
          11);
     svg += body;
+    return SvgSection{std::move(svg), height};
+}
+
+std::string assemble_svg(std::span<const SvgSection> sections) {
+    double height = 0;
+    for (const SvgSection& s : sections) height += s.height;
+    std::string svg;
+    std::size_t size = 1024;
+    for (const SvgSection& s : sections) size += s.body.size() + 64;
+    svg.reserve(size);
+    svg += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(page_width) + "\" height=\"" + num(height) +
+           "\" viewBox=\"0 0 " + num(page_width) + " " + num(height) +
+           "\" font-family=\"DejaVu Sans Mono, monospace\">\n";
+    rect(svg, 0, 0, page_width, height, "#ffffff");
+    svg += '\n';
+    double top = 0;
+    for (std::size_t i = 0; i < sections.size(); ++i) {
+        if (i > 0) {  // a rule between traces
+            rect(svg, 16, top - 12, page_width - 32, 1, "#999999");
+            svg += '\n';
+        }
+        svg += "<g transform=\"translate(0," + num(top) + ")\">\n";
+        svg += sections[i].body;
+        svg += "</g>\n";
+        top += sections[i].height;
+    }
     svg += "</svg>\n";
     return svg;
+}
+
+std::string render_svg_map(const AllocatorSnapshot& snapshot, const DeviceProperties& props, const SvgMapInfo& info) {
+    const SvgSection section = render_svg_section(snapshot, props, info);
+    return assemble_svg(std::span<const SvgSection>(&section, 1));
 }
 
 }  // namespace gpu_alloc::replay

@@ -12,6 +12,7 @@
 // row gives the object's strategy colour. Fragmentation reads as grey gaps
 // between blocks; a mostly grey row is a chunk kept alive by a few blocks.
 // The legend and the totals (objects, reserved, requested, overhead) sit on top.
+// Several traces make one document: their sections stacked top to bottom.
 //
 // Size: blocks closer than a third of a pixel with the same colour are merged
 // into one rectangle and every rectangle is at least one pixel wide, so even
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include <gpu_alloc/snapshot.hpp>
@@ -38,9 +40,23 @@ struct SvgMapInfo {
     std::size_t max_rows = 1000;            ///< objects drawn at most
 };
 
-/// Renders `snapshot` of an allocator on a device with `props` as an SVG document.
-/// Blocks are drawn only when snapshot.blocks_tracked; otherwise each object's
-/// used bytes are drawn as one bar from its start.
+/// One trace's part of the picture: SVG elements drawn from y = 0 down, and
+/// how tall they are.
+struct SvgSection {
+    std::string body;
+    double height = 0;
+};
+
+/// Draws `snapshot` of an allocator on a device with `props`: title, totals,
+/// legend and one row per object. Blocks are drawn only when
+/// snapshot.blocks_tracked; otherwise each object's used bytes are drawn as
+/// one bar from its start.
+SvgSection render_svg_section(const AllocatorSnapshot& snapshot, const DeviceProperties& props, const SvgMapInfo& info);
+
+/// One SVG document of `sections`, stacked top to bottom.
+std::string assemble_svg(std::span<const SvgSection> sections);
+
+/// render_svg_section + assemble_svg for a single snapshot.
 std::string render_svg_map(const AllocatorSnapshot& snapshot, const DeviceProperties& props, const SvgMapInfo& info);
 
 }  // namespace gpu_alloc::replay

@@ -21,9 +21,6 @@
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
 #if !defined(_MSC_VER) && !defined(WIDL_EXPLICIT_AGGREGATE_RETURNS)
 #if defined(__d3d12_h__)
 #error "<d3d12.h> was included before gpu_alloc/d3d12 without WIDL_EXPLICIT_AGGREGATE_RETURNS"
