@@ -243,17 +243,27 @@ private:
         Live& l = live_[static_cast<std::size_t>(in_.below(live_.size()))];
         const std::uint64_t offset = in_.below(l.block.size() + 2);
         const std::uint64_t size = in_.below(l.block.size() + 2);
+        const bool was_mapped = l.block.mapped_ptr() != nullptr;
         auto p = l.block.map(device_, offset, size);
         const bool host_visible = contains(l.block.props(), MemoryPropertyFlags::host_visible);
         const bool in_bounds = offset <= l.block.size() && size <= l.block.size() - offset;
+        // The order of MemoryBlock::map's checks: host visible, already mapped, in bounds.
         if (!host_visible) GPU_ALLOC_FUZZ_CHECK(!p && p.error() == MapError::not_host_visible);
+        else if (was_mapped) GPU_ALLOC_FUZZ_CHECK(!p && p.error() == MapError::already_mapped);
         else if (!in_bounds) GPU_ALLOC_FUZZ_CHECK(!p && p.error() == MapError::out_of_bounds);
         if (!p) return;
         GPU_ALLOC_FUZZ_CHECK(*p == l.block.mapped_ptr() + offset);
         GPU_ALLOC_FUZZ_CHECK(l.block.map(device_, 0, 1).error() == MapError::already_mapped);
         // Fill the range, sparing the tag.
         const std::uint64_t begin = l.tagged ? std::max<std::uint64_t>(offset, sizeof(l.tag)) : offset;
-        if (begin < offset + size) std::memset(l.block.mapped_ptr() + begin, 0xA5, static_cast<std::size_t>(offset + size - begin));
+        // At most 4 KiB at each end of the range: touching all of a 32 MiB block costs more than it finds.
+        const std::uint64_t end = offset + size;
+        if (begin < end) {
+            const std::uint64_t head = std::min<std::uint64_t>(end - begin, 4096);
+            std::memset(l.block.mapped_ptr() + begin, 0xA5, static_cast<std::size_t>(head));
+            const std::uint64_t tail = std::min<std::uint64_t>(end - begin - head, 4096);
+            std::memset(l.block.mapped_ptr() + end - tail, 0x5A, static_cast<std::size_t>(tail));
+        }
         (void)l.block.flush(device_, offset, size);
         (void)l.block.invalidate(device_, offset, size);
         if (in_.byte() % 4 != 0) GPU_ALLOC_FUZZ_CHECK(l.block.unmap(device_));  // else free it while mapped, later

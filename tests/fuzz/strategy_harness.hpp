@@ -29,7 +29,7 @@
 namespace gpu_alloc::fuzz {
 
 /// At most this many operations per input: keeps one execution short.
-inline constexpr int max_strategy_ops = 2048;
+inline constexpr int max_strategy_ops = 512;
 
 /// What check_result gets to judge one allocate() call.
 struct AllocateCall {

@@ -17,6 +17,10 @@
 #include "trace.hpp"
 #include "workloads.hpp"
 
+#ifdef GPU_ALLOC_REPLAY_VULKAN
+#include "vulkan_replay.hpp"
+#endif
+
 namespace {
 
 using namespace gpu_alloc::replay;
@@ -62,13 +66,43 @@ int replay(const Options& o) {
     ReportHeader header;
     header.policy = std::string(policy_name(o.policy));
     header.runs = o.runs;
-    header.profile = o.profile.empty() ? default_profile_path() : o.profile;
-    auto profile = gpu_alloc::testing::load_profile(header.profile);
-    if (!profile) {
-        std::fprintf(stderr, "gpu-alloc-replay: %s\n", profile.error().message.c_str());
-        return exit_usage;
+    gpu_alloc::testing::DeviceProfile profile;
+#ifdef GPU_ALLOC_REPLAY_VULKAN
+    std::unique_ptr<VulkanReplayDevice> vulkan;
+    if (o.vulkan) {
+        auto opened = VulkanReplayDevice::open();
+        if (!opened) {
+            std::fprintf(stderr, "gpu-alloc-replay: --vulkan: %s\n", opened.error().c_str());
+            return exit_usage;
+        }
+        vulkan = std::move(*opened);
+        header.device = vulkan->name();
+        profile.properties = vulkan->properties();
     }
-    header.device = profile->name;
+#endif
+    if (!o.vulkan) {
+        header.profile = o.profile.empty() ? default_profile_path() : o.profile;
+        auto loaded = gpu_alloc::testing::load_profile(header.profile);
+        if (!loaded) {
+            std::fprintf(stderr, "gpu-alloc-replay: %s\n", loaded.error().message.c_str());
+            return exit_usage;
+        }
+        profile = std::move(*loaded);
+        header.device = profile.name;
+    }
+    // The replay on the chosen device: the profile's mock, or --vulkan's device.
+    auto measure = [&](const Trace& trace) {
+#ifdef GPU_ALLOC_REPLAY_VULKAN
+        if (vulkan) return vulkan->measure(trace, o.policy, o.runs);
+#endif
+        return measure_on_mock(trace, profile, o.policy, o.runs);
+    };
+    auto snapshot_at = [&](const Trace& trace, std::uint64_t op) {
+#ifdef GPU_ALLOC_REPLAY_VULKAN
+        if (vulkan) return vulkan->snapshot(trace, o.policy, op);
+#endif
+        return snapshot_on_mock(trace, profile, o.policy, op);
+    };
 
     std::vector<ReplayReport> reports;
     std::vector<SvgSection> maps;
@@ -76,7 +110,7 @@ int replay(const Options& o) {
     for (const Trace& trace : traces) {
         std::fprintf(stderr, "replaying %s: %llu ops, %u timed run(s)\n", trace.name.c_str(),
                      static_cast<unsigned long long>(trace.ops.size()), o.runs);
-        const TraceMeasurement m = measure_on_mock(trace, *profile, o.policy, o.runs);
+        const TraceMeasurement m = measure(trace);
         reports.push_back(make_report(trace, m));
         const CheckedRun& c = m.checked;
         if (c.failures != 0) {
@@ -95,15 +129,14 @@ int replay(const Options& o) {
             for (const std::string& message : c.violation_messages) std::fprintf(stderr, "  %s\n", message.c_str());
         }
         if (!o.svg_path.empty()) {
-            const gpu_alloc::AllocatorSnapshot snapshot =
-                snapshot_on_mock(trace, *profile, o.policy, c.peak_reserved_op);
+            const gpu_alloc::AllocatorSnapshot snapshot = snapshot_at(trace, c.peak_reserved_op);
             SvgMapInfo info;
             info.trace = trace.name;
             info.device = header.device;
             info.policy = header.policy;
             info.op_index = c.peak_reserved_op;
             info.ops = trace.ops.size();
-            maps.push_back(render_svg_section(snapshot, profile->properties, info));
+            maps.push_back(render_svg_section(snapshot, profile.properties, info));
         }
     }
     if (!o.svg_path.empty()) {

@@ -143,6 +143,7 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
         return o;
     }
     if (generate_option) return unexpected(std::string("--scale, --seed and --only go with --generate"));
+    if (o.vulkan && !o.profile.empty()) return unexpected(std::string("--vulkan replays on a real device: no --profile"));
     if (o.traces.empty()) return unexpected(std::string("no trace given"));
     return o;
 }

@@ -16,8 +16,8 @@
 // already refused frees of IDs that were never allocated). Allocations still
 // live at the end of a trace are given back after the clock stops.
 //
-// Every request asks for any memory type of the device (the trace format has
-// no type mask), with the trace's size, alignment, usage and kind.
+// Every request accepts any memory type the device can use (the trace format
+// has no type mask), with the trace's size, alignment, usage and kind.
 #pragma once
 
 #include <array>
@@ -103,6 +103,16 @@ std::uint64_t object_size(const Device& device, const typename Device::Memory& m
     }
 }
 
+// The memory types a request may name on this device: all of them, less those
+// the device cannot use (VulkanMemoryDevice::usable_memory_types()).
+template <class Device>
+std::uint32_t request_types(const Device& device, const DeviceProperties& props) noexcept {
+    if constexpr (requires { { device.usable_memory_types() } -> std::convertible_to<std::uint32_t>; })
+        return all_memory_types(props) & device.usable_memory_types();
+    else
+        return all_memory_types(props);
+}
+
 template <class Device>
 double modeled_us(const Device& device) {
     if constexpr (requires { { device.modeled_device_us() } -> std::convertible_to<double>; })
@@ -149,7 +159,7 @@ CheckedRun replay_checked(Device& device, const Trace& trace, const DeviceProper
     GpuAllocator<Memory> allocator(props, config);
     InvariantChecker checker(props);
     IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
-    const std::uint32_t types = all_memory_types(props);
+    const std::uint32_t types = detail::request_types(device, props);
     const std::size_t device_misuse_before = detail::device_misuse_count(device);
     const double modeled_before = detail::modeled_us(device);
     std::vector<std::uint64_t> heap_reserved(props.memory_heaps.size(), 0);
@@ -229,7 +239,7 @@ double replay_timed(Device& device, const Trace& trace, const DeviceProperties& 
     using Memory = typename Device::Memory;
     GpuAllocator<Memory> allocator(props, config);
     IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
-    const std::uint32_t types = all_memory_types(props);
+    const std::uint32_t types = detail::request_types(device, props);
     const TraceOp* op = trace.ops.data();
     const TraceOp* const end = op + trace.ops.size();
 
@@ -260,7 +270,7 @@ AllocatorSnapshot snapshot_after(Device& device, const Trace& trace, const Devic
     config.track_blocks = true;
     GpuAllocator<Memory> allocator(props, config);
     IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
-    const std::uint32_t types = all_memory_types(props);
+    const std::uint32_t types = detail::request_types(device, props);
     for (std::uint64_t i = 0; i < trace.ops.size() && i <= last_op; ++i) {
         const TraceOp& op = trace.ops[i];
         if (op.code == OpCode::allocate) {

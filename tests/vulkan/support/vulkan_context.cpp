@@ -238,6 +238,7 @@ std::unique_ptr<VulkanContext> VulkanContext::create(const ContextOptions& optio
     ctx->info_.physical_device = chosen;
     ctx->device_name_ = chosen_props.deviceName;
     const std::uint32_t device_version = std::min(instance_version, major_minor(chosen_props.apiVersion));
+    ctx->api_version_ = device_version;
 
     std::uint32_t family_count = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(chosen, &family_count, nullptr);

@@ -82,7 +82,7 @@ public:
     std::uint32_t queue_family() const noexcept { return queue_family_; }
     const std::string& device_name() const noexcept { return device_name_; }
     /// The API version of the instance and device (lower of asked, loader and device).
-    std::uint32_t api_version() const noexcept { return info_.api_version; }
+    std::uint32_t api_version() const noexcept { return api_version_; }
     bool validation_enabled() const noexcept { return validation_enabled_; }
     /// Shared with the messenger; read it after destroying the context.
     std::shared_ptr<const ValidationCounter> validation() const noexcept { return counter_; }
@@ -98,6 +98,7 @@ private:
     VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
     VkQueue queue_ = VK_NULL_HANDLE;
     std::uint32_t queue_family_ = 0;
+    std::uint32_t api_version_ = VK_API_VERSION_1_0;
     std::string device_name_;
     bool validation_enabled_ = false;
     std::shared_ptr<ValidationCounter> counter_ = std::make_shared<ValidationCounter>();

@@ -30,8 +30,11 @@ namespace gpu_alloc::vulkan {
 /// physical device's VkPhysicalDeviceProperties::apiVersion. Version 1.1 implies
 /// `get_physical_device_properties2`, `dedicated_allocation` and `maintenance3`.
 struct VulkanDeviceInfo {
+    /// The instance the physical device was enumerated from (for vkGetInstanceProcAddr).
     VkInstance instance = VK_NULL_HANDLE;
+    /// The physical device `device` was created on (properties, budget).
     VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+    /// The device whose memory the adapter manages; it outlives the adapter.
     VkDevice device = VK_NULL_HANDLE;
     /// VkApplicationInfo::apiVersion the instance was created with (VK_API_VERSION_1_0 when none was given).
     std::uint32_t api_version = VK_API_VERSION_1_0;
@@ -62,7 +65,9 @@ struct VulkanDeviceInfo {
 /// `2` queries are optional and null when neither Vulkan 1.1 nor their KHR
 /// extension is available, in which case the adapter falls back to the 1.0
 /// queries and goes without budget, maintenance3 limits and dedicated hints.
+/// Each member is the Vulkan function of the same name (see the file comment).
 struct VulkanFunctions {
+    /// The loader entry points the table was filled from (informational once filled).
     PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr = nullptr;
     PFN_vkGetDeviceProcAddr vkGetDeviceProcAddr = nullptr;
     // Physical-device queries (instance level).
@@ -93,8 +98,9 @@ struct VulkanFunctions {
     PFN_vkGetImageMemoryRequirements2 vkGetImageMemoryRequirements2 = nullptr;
 };
 
-/// A required entry point came back null: its Vulkan name, e.g. "vkMapMemory".
+/// A required entry point came back null.
 struct MissingFunction {
+    /// Its Vulkan name, e.g. "vkMapMemory" (a string literal).
     const char* name = nullptr;
 };
 

@@ -68,6 +68,7 @@ DeviceMapError to_map_error(VkResult result) noexcept;
 /// VkDevice must outlive it and every memory object it created.
 class VulkanMemoryDevice {
 public:
+    /// The contract's memory handle: a VkDeviceMemory.
     using Memory = VkDeviceMemory;
 
     /// Wraps `info.device`.
@@ -126,9 +127,13 @@ public:
     /// vkAllocateMemory calls that succeeded over this device's lifetime.
     std::uint64_t total_memory_objects() const noexcept { return total_objects_.load(std::memory_order_relaxed); }
 
+    /// The wrapped device (VulkanDeviceInfo::device).
     VkDevice device() const noexcept { return info_.device; }
+    /// Its physical device (VulkanDeviceInfo::physical_device).
     VkPhysicalDevice physical_device() const noexcept { return info_.physical_device; }
+    /// The entry points every call goes through (the helpers use them too).
     const VulkanFunctions& functions() const noexcept { return functions_; }
+    /// What the application reported at construction.
     const VulkanDeviceInfo& info() const noexcept { return info_; }
     /// The version the adapter works at (effective_api_version).
     std::uint32_t api_version() const noexcept { return api_version_; }

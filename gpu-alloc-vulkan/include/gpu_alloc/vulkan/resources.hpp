@@ -34,6 +34,7 @@ using VulkanBlock = MemoryBlock<VkDeviceMemory>;
 /// What the caller wants of a resource's memory; the rest of the Request
 /// (size, alignment, type mask, dedicated hints) comes from the driver.
 struct ResourceMemoryInfo {
+    /// How the memory will be used; picks the memory type.
     UsageFlags usage = UsageFlags::fast_device_access;
     /// At least this; the driver's prefersDedicated / requiresDedicated raise it.
     DedicatedHint dedicated = DedicatedHint::none;
@@ -46,7 +47,11 @@ struct ResourceMemoryInfo {
 };
 
 /// The step of create_buffer / create_image that failed.
-enum class ResourceStep : std::uint8_t { create, allocate, bind };
+enum class ResourceStep : std::uint8_t {
+    create,    ///< vkCreateBuffer / vkCreateImage
+    allocate,  ///< GpuAllocator::allocate
+    bind,      ///< vkBindBufferMemory / vkBindImageMemory
+};
 
 /// Why create_buffer / create_image failed. Nothing is left behind.
 struct ResourceError {
@@ -69,14 +74,14 @@ inline std::string to_string(const ResourceError& e) {
 
 /// A buffer and the block bound to it. Give it back with destroy_buffer.
 struct BufferAllocation {
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VulkanBlock block;
+    VkBuffer buffer = VK_NULL_HANDLE;  ///< bound to block.memory() at block.offset()
+    VulkanBlock block;                 ///< the memory; give it back only through destroy_buffer
 };
 
 /// An image and the block bound to it. Give it back with destroy_image.
 struct ImageAllocation {
-    VkImage image = VK_NULL_HANDLE;
-    VulkanBlock block;
+    VkImage image = VK_NULL_HANDLE;  ///< bound to block.memory() at block.offset()
+    VulkanBlock block;               ///< the memory; give it back only through destroy_image
 };
 
 namespace detail {
