@@ -34,6 +34,7 @@ using Memory = gpu_alloc::testing::MockMemory;
 using Block = MemoryBlock<Memory>;
 
 constexpr std::size_t kLivePerThread = 256;
+constexpr std::size_t kPlanLength = std::size_t{1} << 14;  ///< pre-drawn operations per thread, cycled (a power of two)
 
 /// The device and allocator every thread of every run shares; torn down at exit
 /// (cleanup first, so that nothing is reported as leaked).
@@ -78,8 +79,8 @@ Request churn_request(std::mt19937_64& rng) {
     return r;
 }
 
-Block allocate_or_die(Shared& s, std::mt19937_64& rng) {
-    auto b = s.allocator->allocate(*s.device, churn_request(rng));
+Block allocate_or_die(Shared& s, const Request& request) {
+    auto b = s.allocator->allocate(*s.device, request);
     if (!b) {
         std::fprintf(stderr, "threads_bench: allocation failed: %s\n", to_string(b.error()).c_str());
         std::abort();
@@ -92,12 +93,22 @@ void BM_ChurnSharedAllocator(benchmark::State& state) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(state.thread_index()) * 7919 + 1);
     std::vector<Block> live;
     live.reserve(kLivePerThread);
-    for (std::size_t i = 0; i < kLivePerThread; ++i) live.push_back(allocate_or_die(s, rng));
+    for (std::size_t i = 0; i < kLivePerThread; ++i) live.push_back(allocate_or_die(s, churn_request(rng)));
 
+    // The random choices are drawn before the timed loop, so that the loop times
+    // the allocator, not the random number generator and exp().
+    std::vector<Request> requests(kPlanLength);
+    std::vector<std::uint32_t> victims(kPlanLength);
+    for (std::size_t k = 0; k < kPlanLength; ++k) {
+        requests[k] = churn_request(rng);
+        victims[k] = static_cast<std::uint32_t>(rng() % kLivePerThread);
+    }
+    std::size_t k = 0;
     for (auto _ : state) {
-        const std::size_t i = static_cast<std::size_t>(rng() % live.size());
+        const std::size_t i = victims[k];
         s.allocator->deallocate(*s.device, std::move(live[i]));
-        live[i] = allocate_or_die(s, rng);
+        live[i] = allocate_or_die(s, requests[k]);
+        k = (k + 1) & (kPlanLength - 1);
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 2);  // a free and an allocate
 

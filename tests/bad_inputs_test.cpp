@@ -254,3 +254,43 @@ TEST(BadInputsMisuse, DeallocatingTheSameBlockTwiceIsReportedOnceAndChangesNothi
     EXPECT_EQ(device.live_object_count(), 0u);
     EXPECT_EQ(device.misuse_count(), 0u);
 }
+
+// ---------------------------------------------------------------------------
+// FUZZ REGRESSIONS (tests/fuzz/fuzz_gpu_allocator.cpp). Each reproduces, as a
+// plain test, an input the fuzzer found; the raw input is kept in
+// tests/fuzz/corpus/gpu_allocator/ under the name given.
+// ---------------------------------------------------------------------------
+
+// FUZZ REGRESSION regression-chunk-smaller-than-alignment.bin: a pool chunk is
+// sized for the request's size only (Pool::next_chunk_size, and the halving
+// retry of GpuAllocator::allocate_in_pool), not its alignment. When the
+// alignment is larger than that chunk, the linear (and buddy) strategy refuses
+// the request in the brand-new chunk; the chunk stayed in the pool as an empty
+// spare (a device object created by a failed allocate) and the request failed
+// with too_many_objects although no limit was near. A valid request that a
+// chunk of max(size, alignment) bytes holds must succeed, and no request may
+// leave a device object behind when it fails.
+TEST(FuzzRegression, ChunkSmallerThanTheAlignmentIsNeverCreated) {
+    const DeviceProperties props = gpu_alloc::test::constrained_device();
+    for (StrategyPolicy policy : {StrategyPolicy::automatic, StrategyPolicy::buddy}) {
+        MockDevice device(props);
+        Config config = Config::low_memory();
+        config.min_chunk_size = 4 * KiB;  // first chunk of a pool: 4 KiB
+        config.policy = policy;
+        Allocator allocator(props, config);
+        // 1000 bytes aligned to 64 KiB: a linear (transient) or buddy block in a chunk
+        // of at least 64 KiB, well below max_chunk_size and the dedicated threshold.
+        Request r = buffer(1000, UsageFlags::upload | UsageFlags::transient, 64 * KiB);
+        const TotalCounters before = allocator.totals();
+        auto b = allocator.allocate(device, r);
+        if (!b) {
+            ADD_FAILURE() << "policy " << static_cast<int>(policy) << ": " << to_string(b.error());
+            EXPECT_EQ(allocator.totals().device_objects, before.device_objects) << "a failed allocate kept a device object";
+        } else {
+            EXPECT_EQ(b->offset() % r.alignment, 0u);
+            allocator.deallocate(device, std::move(*b));
+        }
+        allocator.cleanup(device);
+        EXPECT_EQ(device.live_object_count(), 0u);
+    }
+}

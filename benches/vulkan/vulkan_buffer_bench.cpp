@@ -9,6 +9,10 @@
 // (freeing the chunks it kept), so both methods end with no device memory; the
 // part cleanup took is printed on its own too.
 //
+// The device is created with VK_EXT_memory_budget where offered, and without
+// bufferDeviceAddress and VK_EXT_memory_priority, so that no extra structure is
+// chained to either method's vkAllocateMemory.
+//
 // Runs on any Vulkan device: the memory type for the per-buffer path is the
 // device-local type of the buffer's memoryTypeBits with the fewest other
 // property flags (what VMA picks for GPU-only memory); gpu-alloc picks its own
@@ -260,6 +264,10 @@ int main(int argc, char** argv) {
     context_options.validation = o.validation;
     context_options.require_validation = o.validation;
     context_options.synchronization_validation = false;
+    // Plain storage buffers need neither; left off so that gpu-alloc's chunks
+    // and the per-buffer objects are allocated alike (VK_EXT_memory_budget stays on).
+    context_options.buffer_device_address = false;
+    context_options.memory_priority = false;
     std::string error;
     auto ctx = gpu_alloc::vulkan_testing::VulkanContext::create(context_options, error);
     if (!ctx) {

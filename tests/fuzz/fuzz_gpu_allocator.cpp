@@ -190,6 +190,15 @@ private:
         if (!b) {
             // "On error nothing changed" (gpu_allocator.hpp): no block, no byte, no object.
             const TotalCounters after = allocator_.totals();
+            if (after.device_objects != before.device_objects || after.block_count != before.block_count)
+                std::fprintf(stderr, "failed allocate (%s) of size %llu alignment %llu usage %s kind %d dedicated %d: "
+                             "device objects %llu -> %llu, blocks %llu -> %llu\n", to_string(b.error()).c_str(),
+                             static_cast<unsigned long long>(r.size), static_cast<unsigned long long>(r.alignment),
+                             to_string(r.usage).c_str(), static_cast<int>(r.kind), static_cast<int>(r.dedicated),
+                             static_cast<unsigned long long>(before.device_objects),
+                             static_cast<unsigned long long>(after.device_objects),
+                             static_cast<unsigned long long>(before.block_count),
+                             static_cast<unsigned long long>(after.block_count));
             GPU_ALLOC_FUZZ_CHECK(after.block_count == before.block_count);
             GPU_ALLOC_FUZZ_CHECK(after.requested_bytes == before.requested_bytes);
             GPU_ALLOC_FUZZ_CHECK(after.used_bytes == before.used_bytes);

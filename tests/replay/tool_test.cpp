@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -153,6 +156,39 @@ TEST(Tool, TraceLargerThanTheDeviceCountsFailuresAndExitsZero) {
         EXPECT_LE(t["peak_reserved_bytes"].get<std::uint64_t>(), 2147483648u);
         EXPECT_TRUE(test::file_exists(dir + "/m.svg"));
     }
+}
+
+TEST(Tool, ReplaysOnARealVulkanDeviceWhenBuiltWithIt) {
+#ifndef GPU_ALLOC_REPLAY_VULKAN
+    GTEST_SKIP() << "built without the Vulkan adapter: no --vulkan";
+#else
+    const std::string dir = test::scratch_dir();
+    const std::string traces = generate_small(dir);
+    // The driver (lavapipe) wants a runtime directory; LeakSanitizer builds
+    // ignore what the loader and the driver keep (tests/vulkan/lsan.supp).
+    ::mkdir((dir + "/xdg").c_str(), 0700);
+    ::setenv("XDG_RUNTIME_DIR", (dir + "/xdg").c_str(), 1);
+    ::setenv("LSAN_OPTIONS", "suppressions=" GPU_ALLOC_VK_LSAN_SUPP ":print_suppressions=0", 1);
+    auto r = run_tool(dir, "--vulkan --runs 1 --json '" + dir + "/r.json' --svg '" + dir + "/m.svg' '" + traces +
+                               "/churn.trace' '" + traces + "/frames.trace' '" + traces + "/streaming.trace' '" +
+                               traces + "/small.trace'");
+    if (r.status == 2 && r.stderr_text.find("--vulkan:") != std::string::npos)
+        GTEST_SKIP() << "no usable Vulkan device here: " << r.stderr_text;
+    ASSERT_EQ(r.status, 0) << r.stderr_text;
+    const nlohmann::json report = read_json(dir + "/r.json");
+    ASSERT_FALSE(report.is_discarded());
+    EXPECT_NE(report["device"].get<std::string>().find("(Vulkan 1."), std::string::npos) << report["device"];
+    EXPECT_EQ(report["profile"], "");
+    ASSERT_EQ(report["traces"].size(), 4u);
+    for (const auto& t : report["traces"]) {
+        EXPECT_EQ(t["invariant_violations"], 0) << t["trace"];
+        EXPECT_EQ(t["failures"], 0) << t["trace"];
+        EXPECT_GT(t["device_allocations"].get<int>(), 0) << t["trace"];
+    }
+    EXPECT_TRUE(test::file_exists(dir + "/m.svg"));
+    // --profile makes no sense on a real device.
+    EXPECT_EQ(run_tool(dir, "--vulkan --profile x.json '" + traces + "/small.trace'").status, 2);
+#endif
 }
 
 TEST(Tool, CommandLineErrors) {

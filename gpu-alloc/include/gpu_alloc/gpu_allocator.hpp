@@ -291,6 +291,8 @@ public:
     std::uint64_t misuse_count() const noexcept { return misuse_count_.load(std::memory_order_relaxed); }
 
 private:
+    friend class detail::Defragmenter<Memory>;  // plans and applies moves (detail/defragmenter.hpp)
+
     struct TypeState {
         std::uint32_t heap = 0;
         MemoryPropertyFlags props = MemoryPropertyFlags::none;
@@ -442,7 +444,7 @@ private:
                                                     std::uint64_t alignment, const Request& r) {
         TypeState& ts = types_[t];
         std::lock_guard lock(pool.mutex());
-        if (auto placed = pool.try_allocate(size, alignment)) return finish_in_pool(pool, *placed, r);
+        if (auto placed = pool.try_allocate(size, alignment)) return finish_in_pool(pool, *placed, r, alignment);
 
         // A new chunk. On out-of-memory or over-budget, smaller chunks are tried
         // down to what the request needs (a nearly full heap can still take them).
@@ -466,7 +468,7 @@ private:
             }
             if (config_.track_blocks) chunk->tracked = std::make_unique<std::unordered_map<std::uint64_t, BlockSnapshot>>();
             if (auto placed = pool.add_and_allocate(std::move(chunk), size, alignment))
-                return finish_in_pool(pool, *placed, r);
+                return finish_in_pool(pool, *placed, r, alignment);
             return unexpected(AllocationError{AllocationErrorKind::too_many_objects});
         }
     }
@@ -492,12 +494,13 @@ private:
     }
 
     template <class PoolT>
-    Block finish_in_pool(PoolT& pool, const typename PoolT::Placement& p, const Request& r) {
+    Block finish_in_pool(PoolT& pool, const typename PoolT::Placement& p, const Request& r, std::uint64_t alignment) {
         pool.counters().add(p.sub.reserved, r.size);
         if (p.chunk->tracked)
             p.chunk->tracked->emplace(p.offset, BlockSnapshot{p.offset, r.size, r.usage, r.kind, std::string(r.name)});
         Block block(p.chunk, p.offset, r.size, p.sub, this);
         block.atom_size_ = types_[p.chunk->memory_type].atom;
+        block.alignment_ = alignment;
         return block;
     }
 
@@ -549,7 +552,7 @@ private:
     /// object per frame); cleanup() gives them back.
     std::uint32_t spare_chunks_for(const TypeState& ts, StrategyKind kind) const noexcept {
         if (budget_.over_budget(ts.heap)) return 0;
-        if (kind == StrategyKind::linear) return UINT32_MAX;
+        if (kind == StrategyKind::linear) return detail::keep_all_empty_chunks;
         return config_.spare_chunks;
     }
 

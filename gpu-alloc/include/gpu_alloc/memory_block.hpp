@@ -26,6 +26,10 @@ namespace gpu_alloc {
 
 template <class Memory>
 class GpuAllocator;
+namespace detail {
+template <class Memory>
+class Defragmenter;
+}  // namespace detail
 
 /// Why mapping, flushing or copying through a block failed.
 enum class MapError : std::uint8_t {
@@ -189,6 +193,7 @@ public:
 
 private:
     friend class GpuAllocator<Memory>;
+    friend class detail::Defragmenter<Memory>;
 
     MemoryBlock(detail::ChunkHeader<Memory>* chunk, std::uint64_t offset, std::uint64_t size,
                 const SubAllocation& sub, const void* owner) noexcept
@@ -245,6 +250,7 @@ private:
         sub_ = other.sub_;
         owner_ = other.owner_;
         atom_size_ = other.atom_size_;
+        alignment_ = other.alignment_;
         mapped_ = std::exchange(other.mapped_, false);
     }
 
@@ -258,6 +264,9 @@ private:
     SubAllocation sub_{};
     const void* owner_ = nullptr;
     std::uint64_t atom_size_ = 1;
+    /// Alignment the strategy placed it with (request, atom and granularity
+    /// combined); a relocated copy (defragmentation) is placed with the same.
+    std::uint64_t alignment_ = 1;
     bool mapped_ = false;
 };
 

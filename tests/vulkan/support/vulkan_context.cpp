@@ -82,8 +82,16 @@ std::uint32_t major_minor(std::uint32_t v) {
 // for the life of the process: the loader dlcloses them at vkDestroyInstance
 // and LeakSanitizer then reports their static allocations as leaks with no
 // symbols to suppress them by. A no-op where they are not installed.
-void keep_libraries_loaded() {
 #if defined(__SANITIZE_ADDRESS__)
+#define GPU_ALLOC_VK_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GPU_ALLOC_VK_TEST_ASAN 1
+#endif
+#endif
+
+void keep_libraries_loaded() {
+#if defined(GPU_ALLOC_VK_TEST_ASAN)
     static const bool once = [] {
         for (const char* lib : {"libvulkan_lvp.so", "libVkLayer_khronos_validation.so"})
             (void)dlopen(lib, RTLD_NOW | RTLD_NODELETE);

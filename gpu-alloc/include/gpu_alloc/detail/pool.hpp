@@ -18,6 +18,9 @@
 
 namespace gpu_alloc::detail {
 
+/// `spare_chunks` value for pools that keep every empty chunk until cleanup().
+inline constexpr std::uint32_t keep_all_empty_chunks = UINT32_MAX;
+
 template <class Memory, SubAllocator Strategy>
 struct Chunk : ChunkHeader<Memory> {
     Chunk(ChunkHeader<Memory>&& header_args) = delete;
@@ -110,7 +113,12 @@ public:
     std::unique_ptr<ChunkType> free(ChunkType* chunk, const SubAllocation& sub, std::uint32_t spare_chunks) {
         chunk->strategy.free(sub);
         if (!chunk->strategy.empty()) return nullptr;
-        if (empty_chunks_ < spare_chunks) {
+        // Hysteresis: keep the empty chunk as a spare only while the rest of the
+        // pool has less than a chunk's worth of free space (a tight pool would
+        // otherwise create it again soon); with slack elsewhere, give it back.
+        // keep_all_empty_chunks (linear pools) keeps every one.
+        if (spare_chunks == keep_all_empty_chunks ||
+            (empty_chunks_ < spare_chunks && free_elsewhere(chunk->size) < chunk->size)) {
             ++empty_chunks_;
             return nullptr;
         }
@@ -158,6 +166,13 @@ public:
     }
 
 private:
+    /// Free bytes in the pool's chunks other than one of `chunk_size` bytes.
+    std::uint64_t free_elsewhere(std::uint64_t chunk_size) const noexcept {
+        const std::uint64_t used = counters_.used_bytes.load(std::memory_order_relaxed);
+        const std::uint64_t others = reserved_bytes_ - chunk_size;
+        return others > used ? others - used : 0;
+    }
+
     std::unique_ptr<ChunkType> remove(ChunkType* chunk) {
         for (std::size_t i = 0; i < chunks_.size(); ++i) {
             if (chunks_[i].get() == chunk) {

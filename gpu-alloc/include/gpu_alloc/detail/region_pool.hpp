@@ -100,7 +100,12 @@ public:
         allocator_.free(sub);
         chunk->used_bytes -= sub.reserved;
         if (--chunk->block_count != 0) return nullptr;
-        if (empty_chunks_ < spare_chunks) {
+        // Hysteresis: keep the empty chunk as a spare only while the rest of the
+        // pool has less than a chunk's worth of free space (a tight pool would
+        // otherwise create it again soon); with slack elsewhere, give it back.
+        // keep_all_empty_chunks (linear pools) keeps every one.
+        if (spare_chunks == keep_all_empty_chunks ||
+            (empty_chunks_ < spare_chunks && free_elsewhere(chunk->size) < chunk->size)) {
             ++empty_chunks_;
             return nullptr;
         }
@@ -142,6 +147,13 @@ public:
     bool validate() const { return allocator_.validate(); }
 
 private:
+    /// Free bytes in the pool's chunks other than one of `chunk_size` bytes.
+    std::uint64_t free_elsewhere(std::uint64_t chunk_size) const noexcept {
+        const std::uint64_t used = counters_.used_bytes.load(std::memory_order_relaxed);
+        const std::uint64_t others = reserved_bytes_ - chunk_size;
+        return others > used ? others - used : 0;
+    }
+
     std::unique_ptr<ChunkType> remove(std::uint64_t slot) {
         std::unique_ptr<ChunkType> out = std::move(slots_[slot]);
         const bool removed = allocator_.remove_region(slot * stride_, out->size);
