@@ -38,8 +38,8 @@ for t in "${targets[@]}"; do
     -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e
-  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+')
+  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo "[0-9]+$" | tail -1 || true)
+  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo "[0-9]+" || true)
   echo "$t executions=${runs:-0} coverage=${cov:-0} seconds=$seconds exit=$rc" | tee -a "$summary"
   if [ $rc -ne 0 ]; then
     failed+=("$t")

@@ -146,6 +146,38 @@ public:
     /// Checks the underlying free list (tests).
     bool validate() const { return allocator_.validate(); }
 
+    /// Every slot's chunk, null where the slot is free (for the defragmenter). Lock held.
+    const std::vector<std::unique_ptr<ChunkType>>& slots() const noexcept { return slots_; }
+
+    /// Like try_allocate, but never in a chunk for which `avoid(chunk)` is true
+    /// (defragmentation: not into a chunk being emptied, nor a sparser one). The
+    /// one search spans all chunks, so it cannot be pointed at a chunk; instead
+    /// a placement that lands in an avoided chunk is kept in `held`, which takes
+    /// that hole out of later searches, and the search goes on, at most
+    /// `max_attempts` times. Give `held` back with release_held(). Lock held.
+    template <class Avoid>
+    std::optional<Placement> try_allocate_avoiding(std::uint64_t size, std::uint64_t alignment, Avoid&& avoid,
+                                                   std::uint32_t max_attempts, std::vector<Placement>& held) {
+        for (std::uint32_t i = 0; i < max_attempts; ++i) {
+            auto placed = try_allocate(size, alignment);
+            if (!placed) return std::nullopt;
+            if (!avoid(*placed->chunk)) return placed;
+            held.push_back(*placed);
+        }
+        return std::nullopt;
+    }
+
+    /// Gives back placements held by try_allocate_avoiding. A chunk they leave
+    /// empty stays (as a spare). Lock held.
+    void release_held(std::vector<Placement>& held) noexcept {
+        for (const Placement& p : held) {
+            allocator_.free(p.sub);
+            p.chunk->used_bytes -= p.sub.reserved;
+            if (--p.chunk->block_count == 0) ++empty_chunks_;
+        }
+        held.clear();
+    }
+
 private:
     /// Free bytes in the pool's chunks other than one of `chunk_size` bytes.
     std::uint64_t free_elsewhere(std::uint64_t chunk_size) const noexcept {
