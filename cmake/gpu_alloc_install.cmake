@@ -6,7 +6,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(gpu_alloc_install_targets gpu_alloc_types gpu_alloc_core gpu_alloc_testing)
-foreach(optional gpu_alloc_vulkan gpu_alloc_d3d12 gpu_alloc_metal)
+foreach(optional gpu_alloc_vulkan gpu_alloc_vulkan_helpers gpu_alloc_d3d12 gpu_alloc_metal)
   if(TARGET ${optional})
     list(APPEND gpu_alloc_install_targets ${optional})
   endif()
@@ -26,6 +26,11 @@ foreach(include_root gpu-alloc-types/include gpu-alloc/include gpu-alloc-vulkan/
 endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/profiles/ DESTINATION ${CMAKE_INSTALL_DATADIR}/gpu_alloc/profiles)
 
+if(TARGET gpu_alloc_vulkan)
+  set(GPU_ALLOC_CONFIG_NEEDS_VULKAN ON)
+else()
+  set(GPU_ALLOC_CONFIG_NEEDS_VULKAN OFF)
+endif()
 set(gpu_alloc_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/gpu_alloc)
 install(EXPORT gpu_alloc_targets NAMESPACE gpu_alloc:: FILE gpu_alloc-targets.cmake DESTINATION ${gpu_alloc_cmake_dir})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/gpu_alloc-config.cmake.in

@@ -59,7 +59,7 @@ DeviceProperties make_device(FuzzInput& in) {
     // Sometimes drop types, so that some usages have nowhere to go.
     const std::uint8_t drop = in.byte();
     if (drop % 4 == 0) p.memory_types.erase(p.memory_types.begin() + 1 + drop / 4 % 3);
-    p.max_memory_allocation_count = 1 + in.below(64);
+    p.max_memory_allocation_count = static_cast<std::uint32_t>(1 + in.below(64));
     p.max_memory_allocation_size = std::max<std::uint64_t>(in.log_size(64 * MiB), 4096);
     p.non_coherent_atom_size = in.power_of_two(8);
     p.buffer_image_granularity = in.power_of_two(16);
@@ -285,7 +285,12 @@ private:
             case 0: return device_.fail_nth_call(n);
             case 1: return device_.fail_nth_allocation(n);
             case 2: return device_.fail_nth_map(n);
-            case 3: return device_.set_failure_probability(static_cast<double>(in_.byte()) / 255.0, in_.integer(2));
+            case 3: {
+                // Two reads, in this order (function arguments would leave the order to the compiler).
+                const double p = static_cast<double>(in_.byte()) / 255.0;
+                const std::uint64_t seed = in_.integer(2);
+                return device_.set_failure_probability(p, seed);
+            }
             default: return device_.clear_faults();
         }
     }

@@ -436,7 +436,9 @@ private:
             case StrategyKind::linear: return allocate_in_pool(device, t, ts.linear, size, alignment, r);
             case StrategyKind::dedicated: break;
         }
-        return allocate_dedicated(device, t, size, r);
+        // A dedicated object holds one resource and shares nothing: no rounding, and
+        // Vulkan requires its size to be exactly the resource's (VUID-VkMemoryDedicatedAllocateInfo-buffer-01435).
+        return allocate_dedicated(device, t, r.size, r);
     }
 
     template <class D, class PoolT>
