@@ -1,32 +1,9 @@
-// The non-template parts of the replay: the baseline loop (compiled once, so
-// that its code does not depend on what the allocator's loop inlines), the
-// median, and the policy names.
+// The non-template parts of the replay: the median and the policy names.
 #include "replay.hpp"
 
 #include <algorithm>
 
 namespace gpu_alloc::replay {
-
-double baseline_timed(const Trace& trace) {
-    IdTable<std::uint64_t> map(trace.summary.peak_live);
-    const TraceOp* op = trace.ops.data();
-    const TraceOp* const end = op + trace.ops.size();
-    std::uint64_t checksum = 0;
-
-    const double start = detail::thread_cpu_ns();
-    for (; op != end; ++op) {
-        if (op->code == OpCode::allocate) {
-            map.try_emplace(op->id, op->size);
-        } else if (auto size = map.take(op->id)) {
-            checksum += *size;
-        }
-    }
-    const double stop = detail::thread_cpu_ns();
-    // Keeps the loop's results observable, so that nothing in it is optimized away.
-    volatile std::uint64_t sink = checksum + map.size();
-    (void)sink;
-    return stop - start;
-}
 
 double median(std::vector<double> values) {
     if (values.empty()) return 0.0;

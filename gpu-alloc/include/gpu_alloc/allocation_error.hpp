@@ -27,7 +27,6 @@ enum class InvalidRequest : std::uint8_t {
     size_too_large,             ///< larger than max_memory_allocation_size
     empty_memory_type_mask,     ///< Request::memory_types names no existing memory type
     device_address_unsupported, ///< UsageFlags::device_address on a device without the feature
-    dedicated_not_allowed,      ///< DedicatedHint::required under a policy that forbids it
 };
 
 /// An allocation failure: the kind, and for invalid_request, what is invalid.
@@ -65,7 +64,6 @@ constexpr std::string_view to_string(InvalidRequest r) noexcept {
         case InvalidRequest::size_too_large: return "size exceeds max_memory_allocation_size";
         case InvalidRequest::empty_memory_type_mask: return "memory type mask names no memory type of the device";
         case InvalidRequest::device_address_unsupported: return "device address requested but not supported";
-        case InvalidRequest::dedicated_not_allowed: return "dedicated allocation required but forbidden by the policy";
     }
     return "unknown";
 }

@@ -65,8 +65,9 @@ class GpuAllocator {
 public:
     using Block = MemoryBlock<Memory>;
 
-    /// Precondition: is_valid(props). Invalid properties yield an allocator
-    /// that refuses every request with no_compatible_memory_types.
+    /// Precondition: is_valid(props). Invalid properties yield an allocator with
+    /// no memory types, which refuses every request with invalid_request
+    /// (empty_memory_type_mask).
     GpuAllocator(DeviceProperties props, Config config) : props_(std::move(props)), config_(config),
           selector_(props_), budget_(props_, config.budget_fraction) {
         if (!is_valid(props_)) {
@@ -450,8 +451,11 @@ private:
 
         // A new chunk. On out-of-memory or over-budget, smaller chunks are tried
         // down to what the request needs (a nearly full heap can still take them).
-        const std::uint64_t needed = std::max(size, ts.min_chunk / 8);
-        std::uint64_t chunk_size = pool.next_chunk_size(size, ts.min_chunk, ts.max_chunk);
+        // A chunk starts at offset 0, so any chunk at least max(size, alignment)
+        // bytes holds the request (alignment <= max_chunk: larger ones go dedicated).
+        const std::uint64_t fits = std::max(size, alignment);
+        const std::uint64_t needed = std::max(fits, ts.min_chunk / 8);
+        std::uint64_t chunk_size = pool.next_chunk_size(fits, ts.min_chunk, ts.max_chunk);
         for (;;) {
             auto memory = create_object(device, ts, t, chunk_size, DedicatedResource{}, r.priority);
             if (!memory) {
@@ -469,8 +473,11 @@ private:
                 return unexpected(AllocationError{AllocationErrorKind::out_of_host_memory});
             }
             if (config_.track_blocks) chunk->tracked = std::make_unique<std::unordered_map<std::uint64_t, BlockSnapshot>>();
-            if (auto placed = pool.add_and_allocate(std::move(chunk), size, alignment))
+            std::unique_ptr<typename PoolT::ChunkType> rejected;
+            if (auto placed = pool.add_and_allocate(std::move(chunk), size, alignment, rejected))
                 return finish_in_pool(pool, *placed, r, alignment);
+            // The pool had no slot left for the chunk (RegionPool::max_slots): give it back.
+            if (rejected) destroy_object(device, *rejected);
             return unexpected(AllocationError{AllocationErrorKind::too_many_objects});
         }
     }

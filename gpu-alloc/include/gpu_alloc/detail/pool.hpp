@@ -93,17 +93,19 @@ public:
     }
 
     /// Adds a freshly created chunk and places the request in it. Lock held.
+    /// If the request does not fit (the caller sized the chunk wrongly), the
+    /// chunk is handed back through `rejected` and nothing changes.
     std::optional<Placement> add_and_allocate(std::unique_ptr<ChunkType> chunk, std::uint64_t size,
-                                              std::uint64_t alignment) {
+                                              std::uint64_t alignment, std::unique_ptr<ChunkType>& rejected) {
+        auto r = chunk->strategy.allocate(size, alignment);
+        if (!r) {
+            rejected = std::move(chunk);
+            return std::nullopt;
+        }
         ChunkType* raw = chunk.get();
         reserved_bytes_ += raw->size;
         chunks_.push_back(std::move(chunk));
         hint_ = chunks_.size() - 1;
-        auto r = raw->strategy.allocate(size, alignment);
-        if (!r) {  // cannot happen for a chunk sized for the request; keep it as an empty spare
-            ++empty_chunks_;
-            return std::nullopt;
-        }
         return Placement{raw, *r, r->offset};
     }
 

@@ -72,26 +72,38 @@ public:
     }
 
     /// Adds a new chunk (size <= stride) and places the request in it. Lock held.
-    /// Returns nullopt (and keeps nothing) when no slot is left.
+    /// When no slot is left, or the request does not fit the chunk, the chunk is
+    /// handed back through `rejected` and nothing changes.
     std::optional<Placement> add_and_allocate(std::unique_ptr<ChunkType> chunk, std::uint64_t size,
-                                              std::uint64_t alignment) {
+                                              std::uint64_t alignment, std::unique_ptr<ChunkType>& rejected) {
         std::uint64_t slot;
-        if (!free_slots_.empty()) {
+        const bool reuse = !free_slots_.empty();
+        if (reuse) {
             slot = free_slots_.back();
-            free_slots_.pop_back();
         } else if (slots_.size() < max_slots) {
             slot = slots_.size();
-            slots_.emplace_back();
         } else {
+            rejected = std::move(chunk);
             return std::nullopt;
         }
-        chunk->slot = slot;
         allocator_.add_region(slot * stride_, chunk->size);
+        auto r = allocator_.allocate(size, alignment);
+        if (!r || r->offset / stride_ != slot) {
+            if (r) allocator_.free(*r);
+            allocator_.remove_region(slot * stride_, chunk->size);
+            rejected = std::move(chunk);
+            return std::nullopt;
+        }
+        if (reuse) free_slots_.pop_back();
+        else slots_.emplace_back();
+        chunk->slot = slot;
+        chunk->block_count = 1;
+        chunk->used_bytes = r->reserved;
         reserved_bytes_ += chunk->size;
+        ChunkType* raw = chunk.get();
         slots_[slot] = std::move(chunk);
         ++live_chunks_;
-        ++empty_chunks_;
-        return try_allocate(size, alignment);
+        return Placement{raw, *r, r->offset - slot * stride_};
     }
 
     /// Frees a block; returns its chunk, removed, when it became empty beyond
