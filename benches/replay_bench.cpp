@@ -116,7 +116,7 @@ void baseline(benchmark::State& state, const std::string& workload) {
     }
     double total_ns = 0;
     for (auto _ : state) {
-        const double ns = baseline_timed(*trace);
+        const double ns = baseline_timed<gpu_alloc::testing::MockMemory>(*trace);
         state.SetIterationTime(ns * 1e-9);
         total_ns += ns;
     }

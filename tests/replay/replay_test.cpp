@@ -148,7 +148,7 @@ TEST(Replay, SnapshotAtThePeakShowsThePeak) {
 
 TEST(Replay, BaselineMedianAndPolicyNames) {
     const Trace trace = test::small_workload("small");
-    EXPECT_GT(baseline_timed(trace), 0.0);
+    EXPECT_GT(baseline_timed<testing::MockMemory>(trace), 0.0);
     EXPECT_EQ(median({}), 0.0);
     EXPECT_EQ(median({3.0, 1.0, 2.0}), 2.0);
     EXPECT_EQ(median({4.0, 1.0, 2.0, 3.0}), 2.5);
