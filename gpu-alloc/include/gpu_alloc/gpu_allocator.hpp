@@ -75,6 +75,7 @@ public:
             selector_ = MemoryTypeSelector(props_);
         }
         type_count_ = static_cast<std::uint32_t>(props_.memory_types.size());
+        shard_count_ = std::clamp<std::uint32_t>(config_.pool_shards, 1, max_pool_shards);
         types_ = std::make_unique<TypeState[]>(type_count_);
         for (std::uint32_t t = 0; t < type_count_; ++t) configure_type(t);
     }
@@ -136,11 +137,11 @@ public:
         switch (chunk->strategy) {
             case StrategyKind::free_list:
                 if (static_cast<detail::RegionChunk<Memory>*>(chunk)->large)
-                    return free_in_pool(device, ts, ts.free_list_large, chunk, block);
-                return free_in_pool(device, ts, ts.free_list, chunk, block);
-            case StrategyKind::buddy: return free_in_pool(device, ts, ts.buddy, chunk, block);
-            case StrategyKind::slab: return free_in_pool(device, ts, ts.slab, chunk, block);
-            case StrategyKind::linear: return free_in_pool(device, ts, ts.linear, chunk, block);
+                    return free_in_pool(device, ts, ts.shards[chunk->shard].free_list_large, chunk, block);
+                return free_in_pool(device, ts, ts.shards[chunk->shard].free_list, chunk, block);
+            case StrategyKind::buddy: return free_in_pool(device, ts, ts.shards[chunk->shard].buddy, chunk, block);
+            case StrategyKind::slab: return free_in_pool(device, ts, ts.shards[chunk->shard].slab, chunk, block);
+            case StrategyKind::linear: return free_in_pool(device, ts, ts.shards[chunk->shard].linear, chunk, block);
             case StrategyKind::dedicated: break;
         }
         std::unique_ptr<detail::ChunkHeader<Memory>> owned;
@@ -160,11 +161,7 @@ public:
     void cleanup(D& device) {
         for (std::uint32_t t = 0; t < type_count_; ++t) {
             TypeState& ts = types_[t];
-            cleanup_pool(device, ts.free_list);
-            cleanup_pool(device, ts.free_list_large);
-            cleanup_pool(device, ts.buddy);
-            cleanup_pool(device, ts.slab);
-            cleanup_pool(device, ts.linear);
+            for (PoolSet& ps : ts.shards) ps.for_each([&](auto& pool) { cleanup_pool(device, pool); });
         }
     }
 
@@ -294,6 +291,26 @@ public:
 private:
     friend class detail::Defragmenter<Memory>;  // plans and applies moves (detail/defragmenter.hpp)
 
+    /// The pools of one memory type and shard, one per strategy, each behind its own lock.
+    struct PoolSet {
+        detail::RegionPool<Memory> free_list;
+        /// Free-list requests of at least Config::large_request_size: kept apart so
+        /// that small blocks do not pepper the holes large ones leave.
+        detail::RegionPool<Memory> free_list_large;
+        detail::Pool<Memory, BuddyAllocator> buddy;
+        detail::Pool<Memory, SlabAllocator> slab;
+        detail::Pool<Memory, LinearAllocator> linear;
+
+        template <class F>
+        void for_each(F&& f) {
+            f(free_list);
+            f(free_list_large);
+            f(buddy);
+            f(slab);
+            f(linear);
+        }
+    };
+
     struct TypeState {
         std::uint32_t heap = 0;
         MemoryPropertyFlags props = MemoryPropertyFlags::none;
@@ -302,13 +319,9 @@ private:
         std::uint64_t dedicated_threshold = 0;
         std::uint64_t atom = 1;  ///< > 1 on host-visible, non-coherent types
 
-        detail::RegionPool<Memory> free_list;
-        /// Free-list requests of at least Config::large_request_size: kept apart so
-        /// that small blocks do not pepper the holes large ones leave.
-        detail::RegionPool<Memory> free_list_large;
-        detail::Pool<Memory, BuddyAllocator> buddy;
-        detail::Pool<Memory, SlabAllocator> slab;
-        detail::Pool<Memory, LinearAllocator> linear;
+        /// One set of pools per shard; a thread allocates from its own shard
+        /// (Config::pool_shards), so threads do not queue on one lock.
+        std::array<PoolSet, max_pool_shards> shards;
 
         mutable std::mutex dedicated_mutex;
         std::unordered_map<const void*, std::unique_ptr<detail::ChunkHeader<Memory>>> dedicated;
@@ -324,11 +337,13 @@ private:
 
         template <class F>
         void for_each_counters(F&& f) const {
-            f(free_list.counters());
-            f(free_list_large.counters());
-            f(buddy.counters());
-            f(slab.counters());
-            f(linear.counters());
+            for (const PoolSet& ps : shards) {
+                f(ps.free_list.counters());
+                f(ps.free_list_large.counters());
+                f(ps.buddy.counters());
+                f(ps.slab.counters());
+                f(ps.linear.counters());
+            }
             f(dedicated_counters);
         }
     };
@@ -343,11 +358,7 @@ private:
     template <class F>
     static void for_each_pool(const TypeState& ts, F&& f) {
         auto& mutable_ts = const_cast<TypeState&>(ts);  // pools are locked, not changed, by readers
-        f(mutable_ts.free_list);
-        f(mutable_ts.free_list_large);
-        f(mutable_ts.buddy);
-        f(mutable_ts.slab);
-        f(mutable_ts.linear);
+        for (PoolSet& ps : mutable_ts.shards) ps.for_each(f);
     }
 
     static std::uint64_t round_up(std::uint64_t v, std::uint64_t a) noexcept { return (v + a - 1) / a * a; }
@@ -369,8 +380,10 @@ private:
         ts.max_chunk = max_chunk;
         ts.min_chunk = std::min(pow2_floor(std::max<std::uint64_t>(config_.min_chunk_size, 1)), max_chunk);
         ts.dedicated_threshold = std::min(config_.dedicated_threshold, max_chunk);
-        ts.free_list.configure(max_chunk);
-        ts.free_list_large.configure(max_chunk);
+        for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
+            ts.shards[shard].free_list.configure(max_chunk);
+            ts.shards[shard].free_list_large.configure(max_chunk);
+        }
         if (contains(type.props, MemoryPropertyFlags::host_visible) &&
             !contains(type.props, MemoryPropertyFlags::host_coherent))
             ts.atom = props_.non_coherent_atom_size;
@@ -427,14 +440,15 @@ private:
             alignment = std::max(alignment, granularity);
             size = round_up(size, granularity);
         }
+        PoolSet& ps = ts.shards[current_shard()];
         switch (choose_strategy(r, ts, size, alignment)) {
             case StrategyKind::free_list:
                 if (config_.large_request_size != 0 && size >= config_.large_request_size)
-                    return allocate_in_pool(device, t, ts.free_list_large, size, alignment, r);
-                return allocate_in_pool(device, t, ts.free_list, size, alignment, r);
-            case StrategyKind::buddy: return allocate_in_pool(device, t, ts.buddy, size, alignment, r);
-            case StrategyKind::slab: return allocate_in_pool(device, t, ts.slab, size, alignment, r);
-            case StrategyKind::linear: return allocate_in_pool(device, t, ts.linear, size, alignment, r);
+                    return allocate_in_pool(device, t, ps.free_list_large, size, alignment, r);
+                return allocate_in_pool(device, t, ps.free_list, size, alignment, r);
+            case StrategyKind::buddy: return allocate_in_pool(device, t, ps.buddy, size, alignment, r);
+            case StrategyKind::slab: return allocate_in_pool(device, t, ps.slab, size, alignment, r);
+            case StrategyKind::linear: return allocate_in_pool(device, t, ps.linear, size, alignment, r);
             case StrategyKind::dedicated: break;
         }
         // A dedicated object holds one resource and shares nothing: no rounding, and
@@ -473,6 +487,7 @@ private:
                 return unexpected(AllocationError{AllocationErrorKind::out_of_host_memory});
             }
             if (config_.track_blocks) chunk->tracked = std::make_unique<std::unordered_map<std::uint64_t, BlockSnapshot>>();
+            chunk->shard = static_cast<std::uint8_t>(current_shard());
             std::unique_ptr<typename PoolT::ChunkType> rejected;
             if (auto placed = pool.add_and_allocate(std::move(chunk), size, alignment, rejected))
                 return finish_in_pool(pool, *placed, r, alignment);
@@ -498,7 +513,7 @@ private:
         const TypeState& ts = types_[t];
         auto chunk = std::make_unique<detail::RegionChunk<Memory>>(memory, size, next_chunk_id(), t, ts.heap, ts.props,
                                                                    StrategyKind::free_list);
-        chunk->large = &pool == &ts.free_list_large;
+        chunk->large = &pool == &ts.shards[current_shard()].free_list_large;
         return chunk;
     }
 
@@ -691,6 +706,14 @@ private:
         into.device_frees += s.device_frees;
     }
 
+    /// This thread's shard: threads are numbered in the order they first
+    /// allocate (from any allocator) and spread over Config::pool_shards shards.
+    std::uint32_t current_shard() const noexcept {
+        static std::atomic<std::uint32_t> threads_seen{0};
+        thread_local const std::uint32_t thread_number = threads_seen.fetch_add(1, std::memory_order_relaxed);
+        return shard_count_ == 1 ? 0 : thread_number % shard_count_;
+    }
+
     std::uint64_t next_chunk_id() noexcept { return next_chunk_id_.fetch_add(1, std::memory_order_relaxed); }
 
     void report_misuse(AllocatorMisuse kind, const char* what) const noexcept {
@@ -703,6 +726,7 @@ private:
     MemoryTypeSelector selector_;
     HeapBudgetTracker budget_;
     std::uint32_t type_count_ = 0;
+    std::uint32_t shard_count_ = 1;
     std::unique_ptr<TypeState[]> types_;
     std::array<HeapPeaks, max_memory_heaps> heap_peaks_{};
     std::atomic<std::uint64_t> live_objects_{0};

@@ -33,6 +33,7 @@ struct ChunkHeader {
     const MemoryPropertyFlags props;
     const StrategyKind strategy;      ///< dedicated for dedicated and imported objects
     bool imported = false;
+    std::uint8_t shard = 0;  ///< the pool shard that owns it (GpuAllocator::PoolSet)
 
     // The chunk is mapped once, on the first block's map(), and stays mapped
     // until it is destroyed: blocks share the mapping. map_count is the number

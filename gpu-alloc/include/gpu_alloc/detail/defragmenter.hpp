@@ -78,10 +78,12 @@ public:
         for (std::uint32_t t = 0; t < a.type_count_ && t < 32 && !budget.exhausted(); ++t) {
             if ((o.memory_types & (1u << t)) == 0) continue;
             auto& ts = a.types_[t];
-            plan_pool(ts.free_list, a, by_chunk, o, budget, out);
-            plan_pool(ts.free_list_large, a, by_chunk, o, budget, out);
-            plan_pool(ts.buddy, a, by_chunk, o, budget, out);
-            plan_pool(ts.slab, a, by_chunk, o, budget, out);
+            for (auto& ps : ts.shards) {
+                plan_pool(ps.free_list, a, by_chunk, o, budget, out);
+                plan_pool(ps.free_list_large, a, by_chunk, o, budget, out);
+                plan_pool(ps.buddy, a, by_chunk, o, budget, out);
+                plan_pool(ps.slab, a, by_chunk, o, budget, out);
+            }
         }
         map_destinations(a, device, out);
     }
@@ -109,10 +111,12 @@ public:
         for (std::uint32_t t = 0; t < a.type_count_ && t < 32; ++t) {
             if ((o.memory_types & (1u << t)) == 0) continue;
             auto& ts = a.types_[t];
-            a.cleanup_pool(device, ts.free_list);
-            a.cleanup_pool(device, ts.free_list_large);
-            a.cleanup_pool(device, ts.buddy);
-            a.cleanup_pool(device, ts.slab);
+            for (auto& ps : ts.shards) {
+                a.cleanup_pool(device, ps.free_list);
+                a.cleanup_pool(device, ps.free_list_large);
+                a.cleanup_pool(device, ps.buddy);
+                a.cleanup_pool(device, ps.slab);
+            }
         }
         const auto [objects_after, bytes_after] = objects_of(a, o);
         if (objects_before > objects_after) stats.device_objects_freed += objects_before - objects_after;
