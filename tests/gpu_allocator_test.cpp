@@ -479,7 +479,7 @@ TEST_F(Fixture, StatisticsAndJsonDumpDescribeEveryChunkAndBlock) {
 TEST(ConfigPresets, ForDeviceDerivesChunkSizesFromHeapSizes) {
     const auto h100 = gpu_alloc::test::load_shipped_profile("nvidia-h100-vulkan.json");
     const auto lavapipe = gpu_alloc::test::load_shipped_profile("lavapipe-vulkan.json");
-    EXPECT_EQ(Config::for_device(h100.properties).max_chunk_size, 512 * MiB);
+    EXPECT_EQ(Config::for_device(h100.properties).max_chunk_size, 256 * MiB);
     EXPECT_EQ(Config::for_device(h100.properties).min_chunk_size, 32 * MiB);
     EXPECT_EQ(Config::for_device(lavapipe.properties).max_chunk_size, 32 * MiB);
     const Config small = Config::for_device(gpu_alloc::test::constrained_device());

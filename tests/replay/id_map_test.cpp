@@ -124,5 +124,22 @@ TEST(IdTable, ReusesSlotsAndMatchesAReferenceMap) {
     EXPECT_EQ(table.size(), 0u);
 }
 
+TEST(IdTable, PrefetchesAndLargeTablesWork) {
+    // 300,000 entries: the tables pass 2 MiB and take the huge-page path.
+    IdTable<std::uint64_t> table(300000);
+    for (std::uint64_t id = 0; id < 300000; ++id) {
+        table.prefetch_index(id);
+        table.prefetch_value(id);  // absent: a no-op
+        ASSERT_TRUE(table.try_emplace(id, id + 7));
+    }
+    for (std::uint64_t id = 0; id < 300000; id += 3) {
+        table.prefetch_index(id);
+        table.prefetch_value(id);
+        ASSERT_EQ(table.take(id), std::optional<std::uint64_t>(id + 7));
+    }
+    EXPECT_EQ(table.size(), 200000u);
+    table.prefetch_value(UINT64_MAX);
+}
+
 }  // namespace
 }  // namespace gpu_alloc::replay

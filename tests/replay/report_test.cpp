@@ -51,7 +51,7 @@ TEST(Report, JsonHasTheHeaderAndEveryFieldAndEscapesStrings) {
     a.ns_per_op = 12.345;
     a.overhead = 1.5;
     a.peak_reserved_bytes = 1ull << 40;
-    ReportHeader header{"Device \"X\"", "/p/x.json", "slab", 3};
+    ReportHeader header{"Device \"X\"", "/p/x.json", "slab", 3, "wall"};
     std::ostringstream out;
     const std::vector<ReplayReport> reports = {a, a};
     write_json(out, header, reports);
@@ -62,6 +62,7 @@ TEST(Report, JsonHasTheHeaderAndEveryFieldAndEscapesStrings) {
     EXPECT_EQ(doc["profile"], "/p/x.json");
     EXPECT_EQ(doc["policy"], "slab");
     EXPECT_EQ(doc["runs"], 3);
+    EXPECT_EQ(doc["clock"], "wall");
     ASSERT_EQ(doc["traces"].size(), 2u);
     EXPECT_EQ(doc["traces"][0]["trace"], "we\"ird\\name");
     EXPECT_EQ(doc["traces"][0].size(), 12u);
@@ -81,7 +82,7 @@ TEST(Report, TableHasAColumnPerFieldAndARowPerTrace) {
     b.trace = "a-much-longer-trace-name";
     std::ostringstream out;
     const std::vector<ReplayReport> reports = {a, b};
-    write_table(out, ReportHeader{"dev", "", "default", 5}, reports);
+    write_table(out, ReportHeader{"dev", "", "default", 5, "thread_cpu"}, reports);
     const std::string text = out.str();
     for (const char* column : {"trace", "ops", "ns_per_op", "baseline_ns_per_op", "peak_requested_bytes",
                                "peak_reserved_bytes", "overhead", "device_allocations", "peak_device_objects",
@@ -89,6 +90,7 @@ TEST(Report, TableHasAColumnPerFieldAndARowPerTrace) {
         EXPECT_NE(text.find(column), std::string::npos) << column;
     EXPECT_NE(text.find("3.00 GiB"), std::string::npos) << text;
     EXPECT_NE(text.find("a-much-longer-trace-name"), std::string::npos);
+    EXPECT_NE(text.find("thread_cpu clock"), std::string::npos);
     EXPECT_EQ(format_bytes(300), "300 B");
     EXPECT_EQ(format_bytes(1536), "1.50 KiB");
     EXPECT_EQ(format_bytes(512ull << 20), "512.00 MiB");

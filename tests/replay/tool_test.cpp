@@ -49,6 +49,7 @@ TEST(Tool, ReplaysTheSmallStandardTracesWithJsonAndSvg) {
     ASSERT_FALSE(report.is_discarded()) << test::read_text(dir + "/report.json");
     EXPECT_EQ(report["policy"], "default");
     EXPECT_EQ(report["runs"], 2);
+    EXPECT_EQ(report["clock"], "thread_cpu");
     ASSERT_EQ(report["traces"].size(), 4u);
     const char* names[] = {"churn", "frames", "streaming", "small"};
     for (std::size_t i = 0; i < 4; ++i) {
@@ -179,6 +180,7 @@ TEST(Tool, ReplaysOnARealVulkanDeviceWhenBuiltWithIt) {
     ASSERT_FALSE(report.is_discarded());
     EXPECT_NE(report["device"].get<std::string>().find("(Vulkan 1."), std::string::npos) << report["device"];
     EXPECT_EQ(report["profile"], "");
+    EXPECT_EQ(report["clock"], "wall");
     ASSERT_EQ(report["traces"].size(), 4u);
     for (const auto& t : report["traces"]) {
         EXPECT_EQ(t["invariant_violations"], 0) << t["trace"];

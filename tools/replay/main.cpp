@@ -77,6 +77,7 @@ int replay(const Options& o) {
         }
         vulkan = std::move(*opened);
         header.device = vulkan->name();
+        header.clock = std::string(to_string(Clock::wall));
         profile.properties = vulkan->properties();
     }
 #endif

@@ -7,9 +7,11 @@
 //     kind; not timed. It also finds the operation at which reserved bytes peak
 //     (the fullest moment among those at the peak), for the memory map.
 //   - replay_timed: allocate / deallocate and the ID map, nothing else,
-//     between two clock reads. The clock is the thread's CPU time
-//     (CLOCK_THREAD_CPUTIME_ID): on a shared machine wall time also counts
-//     the time other processes held the core; on a quiet one the two agree.
+//     between two clock reads. On the mock the clock is the thread's CPU
+//     time (Clock::thread_cpu): on a shared machine wall time also counts the
+//     time other processes held the core; on a quiet one the two agree. On a
+//     real device it is wall time (Clock::wall), since a driver call may
+//     wait, and that waiting is part of what the replay measures.
 //   - baseline_timed: the same loop with only the ID table: insert on "a",
 //     take on "f", in the same IdTable holding a trivially copyable value of
 //     a MemoryBlock's size instead of the block. Storing and fetching 80-byte
@@ -101,10 +103,23 @@ inline void prefetch_ahead(IdTable<V>& table, const TraceOp* op, const TraceOp* 
         table.prefetch_value(op[lookahead].id);
 }
 
-/// CPU time of the calling thread, nanoseconds (the timed loops' clock).
-inline double thread_cpu_ns() noexcept {
+}  // namespace detail
+
+/// The timed loops' clock.
+enum class Clock : std::uint8_t {
+    thread_cpu,  ///< CPU time of the replaying thread (CLOCK_THREAD_CPUTIME_ID)
+    wall,        ///< monotonic wall time (CLOCK_MONOTONIC)
+};
+
+/// "thread_cpu" or "wall".
+constexpr std::string_view to_string(Clock clock) noexcept { return clock == Clock::wall ? "wall" : "thread_cpu"; }
+
+namespace detail {
+
+/// Reads `clock`, nanoseconds.
+inline double now_ns(Clock clock) noexcept {
     timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    clock_gettime(clock == Clock::wall ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t);
     return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
 }
 
@@ -261,9 +276,10 @@ CheckedRun replay_checked(Device& device, const Trace& trace, const DeviceProper
 }
 
 /// Replays `trace` on `device` with nothing but allocate, deallocate and the ID
-/// map inside the clock. Returns: nanoseconds of the loop (thread CPU time).
+/// map inside the clock. Returns: nanoseconds of the loop, by `clock`.
 template <class Device>
-double replay_timed(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config) {
+double replay_timed(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config,
+                    Clock clock = Clock::thread_cpu) {
     using Memory = typename Device::Memory;
     GpuAllocator<Memory> allocator(props, config);
     IdTable<MemoryBlock<Memory>> blocks(trace.summary.peak_live);
@@ -271,7 +287,7 @@ double replay_timed(Device& device, const Trace& trace, const DeviceProperties& 
     const TraceOp* op = trace.ops.data();
     const TraceOp* const end = op + trace.ops.size();
 
-    const double start = detail::thread_cpu_ns();
+    const double start = detail::now_ns(clock);
     for (; op != end; ++op) {
         detail::prefetch_ahead(blocks, op, end);
         if (op->code == OpCode::allocate) {
@@ -281,7 +297,7 @@ double replay_timed(Device& device, const Trace& trace, const DeviceProperties& 
             allocator.deallocate(device, std::move(*block));
         }
     }
-    const double stop = detail::thread_cpu_ns();
+    const double stop = detail::now_ns(clock);
     detail::release_all(device, allocator, blocks);
     return stop - start;
 }
@@ -295,14 +311,14 @@ struct BaselineValue {
 namespace detail {
 /// The baseline loop over values of `Bytes` bytes.
 template <std::size_t Bytes>
-double baseline_loop(const Trace& trace) {
+double baseline_loop(const Trace& trace, Clock clock) {
     using Value = BaselineValue<Bytes>;
     IdTable<Value> table(trace.summary.peak_live);
     const TraceOp* op = trace.ops.data();
     const TraceOp* const end = op + trace.ops.size();
     std::uint64_t checksum = 0;
 
-    const double start = thread_cpu_ns();
+    const double start = now_ns(clock);
     for (; op != end; ++op) {
         prefetch_ahead(table, op, end);
         if (op->code == OpCode::allocate) {
@@ -313,7 +329,7 @@ double baseline_loop(const Trace& trace) {
             checksum += v->words[0];
         }
     }
-    const double stop = thread_cpu_ns();
+    const double stop = now_ns(clock);
     // Keeps the loop's results observable, so that nothing in it is optimized away.
     volatile std::uint64_t sink = checksum + table.size();
     (void)sink;
@@ -323,10 +339,10 @@ double baseline_loop(const Trace& trace) {
 
 /// The baseline: the replay loop doing only the ID table's insert and take,
 /// with values of the size of a MemoryBlock<Memory> (see the file comment).
-/// Returns: nanoseconds of the loop (thread CPU time).
+/// Returns: nanoseconds of the loop, by `clock`.
 template <class Memory>
-double baseline_timed(const Trace& trace) {
-    return detail::baseline_loop<sizeof(MemoryBlock<Memory>)>(trace);
+double baseline_timed(const Trace& trace, Clock clock = Clock::thread_cpu) {
+    return detail::baseline_loop<sizeof(MemoryBlock<Memory>)>(trace, clock);
 }
 
 /// Replays trace.ops[0 .. last_op] with Config::track_blocks on and returns the
@@ -361,16 +377,16 @@ struct TraceMeasurement {
 };
 
 /// The checked run, then `runs` pairs of (baseline, timed replay), interleaved
-/// so that both loops see the same machine. Each replay uses a fresh allocator
+/// so that both loops see the same machine, both timed by `clock`. Each replay uses a fresh allocator
 /// on `device`, which must hold none of its objects between runs.
 template <class Device>
 TraceMeasurement measure_trace(Device& device, const Trace& trace, const DeviceProperties& props, const Config& config,
-                               unsigned runs) {
+                               unsigned runs, Clock clock = Clock::thread_cpu) {
     TraceMeasurement m;
     m.checked = replay_checked(device, trace, props, config);
     for (unsigned r = 0; r < runs; ++r) {
-        m.baseline_ns.push_back(baseline_timed<typename Device::Memory>(trace));
-        m.replay_ns.push_back(replay_timed(device, trace, props, config));
+        m.baseline_ns.push_back(baseline_timed<typename Device::Memory>(trace, clock));
+        m.replay_ns.push_back(replay_timed(device, trace, props, config, clock));
     }
     return m;
 }

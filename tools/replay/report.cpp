@@ -72,7 +72,8 @@ ReplayReport make_report(const Trace& trace, const TraceMeasurement& m) {
 void write_table(std::ostream& out, const ReportHeader& header, std::span<const ReplayReport> reports) {
     out << "device: " << header.device;
     if (!header.profile.empty()) out << " (" << header.profile << ")";
-    out << "\npolicy: " << header.policy << ", runs: " << header.runs << " (ns_per_op and baseline_ns_per_op are medians)\n\n";
+    out << "\npolicy: " << header.policy << ", runs: " << header.runs << " (ns_per_op and baseline_ns_per_op: medians, "
+        << header.clock << " clock)\n\n";
 
     const std::vector<std::string_view> columns = {
         "trace",       "ops",        "ns_per_op",          "baseline_ns_per_op",  "peak_requested_bytes",
@@ -107,7 +108,8 @@ void write_table(std::ostream& out, const ReportHeader& header, std::span<const 
 void write_json(std::ostream& out, const ReportHeader& header, std::span<const ReplayReport> reports) {
     out << "{\n  \"tool\": \"gpu-alloc-replay\",\n  \"device\": " << json_string(header.device)
         << ",\n  \"profile\": " << json_string(header.profile) << ",\n  \"policy\": " << json_string(header.policy)
-        << ",\n  \"runs\": " << header.runs << ",\n  \"traces\": [";
+        << ",\n  \"runs\": " << header.runs << ",\n  \"clock\": " << json_string(header.clock)
+        << ",\n  \"traces\": [";
     for (std::size_t i = 0; i < reports.size(); ++i) {
         const ReplayReport& r = reports[i];
         out << (i == 0 ? "\n" : ",\n") << "    {\"trace\": " << json_string(r.trace) << ", \"ops\": " << r.ops

@@ -38,13 +38,14 @@ struct ReportHeader {
     std::string profile;  ///< path of the profile; empty on a real device
     std::string policy;  ///< policy_name()
     unsigned runs = 0;
+    std::string clock = "thread_cpu";  ///< to_string(Clock) of the timed loops
 };
 
 /// Writes the table: one row per report, a column per field.
 void write_table(std::ostream& out, const ReportHeader& header, std::span<const ReplayReport> reports);
 
 /// Writes the JSON document:
-/// {"tool": "gpu-alloc-replay", "device": ..., "profile": ..., "policy": ..., "runs": N,
+/// {"tool": "gpu-alloc-replay", "device": ..., "profile": ..., "policy": ..., "runs": N, "clock": ...,
 ///  "traces": [{"trace": ..., "ops": ..., ... every ReplayReport field ...}]}
 void write_json(std::ostream& out, const ReportHeader& header, std::span<const ReplayReport> reports);
 

@@ -159,7 +159,8 @@ Result<std::unique_ptr<VulkanReplayDevice>, std::string> VulkanReplayDevice::ope
 }
 
 TraceMeasurement VulkanReplayDevice::measure(const Trace& trace, StrategyPolicy policy, unsigned runs) {
-    return measure_trace(*state_->memory, trace, state_->properties, config_for(state_->properties, policy), runs);
+    return measure_trace(*state_->memory, trace, state_->properties, config_for(state_->properties, policy), runs,
+                         Clock::wall);
 }
 
 AllocatorSnapshot VulkanReplayDevice::snapshot(const Trace& trace, StrategyPolicy policy, std::uint64_t last_op) {

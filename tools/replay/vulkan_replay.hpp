@@ -9,7 +9,8 @@
 // run under the layer).
 //
 // What differs from the mock: the device's real vkAllocateMemory/vkFreeMemory
-// run inside the timed loop (that is their real cost), modeled_device_ms is 0
+// run inside the timed loop (that is their real cost, so the loops are timed
+// by wall clock, Clock::wall, not thread CPU time), modeled_device_ms is 0
 // (there is no model, the time is real), and the invariant "every block lies
 // inside its memory object" is not checked (the driver does not report object
 // sizes); every other invariant is.

@@ -95,22 +95,22 @@ struct Config {
         return c;
     }
 
-    /// Derived from the device's own heap sizes: the largest heap / 128, rounded
-    /// down to a power of two, between 32 MiB and 1 GiB (an 80 GB H100 gets 512 MiB
+    /// Derived from the device's own heap sizes: the largest heap / 256, rounded
+    /// down to a power of two, between 32 MiB and 1 GiB (an 80 GB H100 gets 256 MiB
     /// chunks, lavapipe's 2 GiB heap 32 MiB ones); small heaps are clamped further
-    /// per heap. First chunks are 1/16 of that (at least 4 MiB): 32 MiB on an H100.
-    /// Larger chunks mean fewer device objects (each a 0.1-25 ms driver call on an
-    /// H100, and freeing 1 GiB costs 7x a 256 MiB object there, not 4x) at the cost
-    /// of up to one partly used chunk per pool; the sizes are the measured best on
-    /// the standard traces (docs/policy.md).
+    /// per heap. First chunks are 1/8 of that (at least 4 MiB): 32 MiB on an H100.
+    /// Larger chunks mean fewer device objects at the cost of up to one partly used
+    /// chunk per pool. On the H100, 256 MiB is also the cheapest size per byte to
+    /// create and to free (vkFreeMemory of 1 GiB costs 7x that of 256 MiB, not 4x),
+    /// and it gave the lowest overhead on the standard traces (docs/policy.md).
     static Config for_device(const DeviceProperties& props) noexcept {
         std::uint64_t largest = 0;
         for (const MemoryHeap& h : props.memory_heaps) largest = largest > h.size ? largest : h.size;
         std::uint64_t chunk = 32ull << 20;
-        while (chunk * 2 <= largest / 128 && chunk < (1ull << 30)) chunk *= 2;
+        while (chunk * 2 <= largest / 256 && chunk < (1ull << 30)) chunk *= 2;
         Config c;
         c.max_chunk_size = chunk;
-        c.min_chunk_size = chunk / 16 < (4ull << 20) ? (4ull << 20) : chunk / 16;
+        c.min_chunk_size = chunk / 8 < (4ull << 20) ? (4ull << 20) : chunk / 8;
         c.dedicated_threshold = chunk / 2;
         return c;
     }
