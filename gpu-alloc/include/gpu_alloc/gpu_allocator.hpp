@@ -322,6 +322,7 @@ private:
         /// One set of pools per shard; a thread allocates from its own shard
         /// (Config::pool_shards), so threads do not queue on one lock.
         std::array<PoolSet, max_pool_shards> shards;
+        std::uint32_t active_shards = 1;  ///< shards that can hold chunks (Config::pool_shards)
 
         mutable std::mutex dedicated_mutex;
         std::unordered_map<const void*, std::unique_ptr<detail::ChunkHeader<Memory>>> dedicated;
@@ -337,7 +338,8 @@ private:
 
         template <class F>
         void for_each_counters(F&& f) const {
-            for (const PoolSet& ps : shards) {
+            for (std::uint32_t shard = 0; shard < active_shards; ++shard) {
+                const PoolSet& ps = shards[shard];
                 f(ps.free_list.counters());
                 f(ps.free_list_large.counters());
                 f(ps.buddy.counters());
@@ -358,7 +360,7 @@ private:
     template <class F>
     static void for_each_pool(const TypeState& ts, F&& f) {
         auto& mutable_ts = const_cast<TypeState&>(ts);  // pools are locked, not changed, by readers
-        for (PoolSet& ps : mutable_ts.shards) ps.for_each(f);
+        for (std::uint32_t shard = 0; shard < ts.active_shards; ++shard) mutable_ts.shards[shard].for_each(f);
     }
 
     static std::uint64_t round_up(std::uint64_t v, std::uint64_t a) noexcept { return (v + a - 1) / a * a; }
@@ -380,6 +382,7 @@ private:
         ts.max_chunk = max_chunk;
         ts.min_chunk = std::min(pow2_floor(std::max<std::uint64_t>(config_.min_chunk_size, 1)), max_chunk);
         ts.dedicated_threshold = std::min(config_.dedicated_threshold, max_chunk);
+        ts.active_shards = shard_count_;
         for (std::uint32_t shard = 0; shard < shard_count_; ++shard) {
             ts.shards[shard].free_list.configure(max_chunk);
             ts.shards[shard].free_list_large.configure(max_chunk);
