@@ -43,6 +43,8 @@ const char* find_missing_function(const VulkanFunctions& f) noexcept {
     GPU_ALLOC_VK_REQUIRE(vkBindImageMemory);
     GPU_ALLOC_VK_REQUIRE(vkGetBufferMemoryRequirements);
     GPU_ALLOC_VK_REQUIRE(vkGetImageMemoryRequirements);
+    GPU_ALLOC_VK_REQUIRE(vkCmdPipelineBarrier);
+    GPU_ALLOC_VK_REQUIRE(vkCmdCopyBuffer);
 #undef GPU_ALLOC_VK_REQUIRE
     return nullptr;
 }
@@ -84,6 +86,8 @@ Result<VulkanFunctions, MissingFunction> load_functions(const VulkanDeviceInfo& 
     load_device(f.vkBindImageMemory, gdpa, device, "vkBindImageMemory");
     load_device(f.vkGetBufferMemoryRequirements, gdpa, device, "vkGetBufferMemoryRequirements");
     load_device(f.vkGetImageMemoryRequirements, gdpa, device, "vkGetImageMemoryRequirements");
+    load_device(f.vkCmdPipelineBarrier, gdpa, device, "vkCmdPipelineBarrier");
+    load_device(f.vkCmdCopyBuffer, gdpa, device, "vkCmdCopyBuffer");
 
     if (const char* missing = find_missing_function(f)) return unexpected(MissingFunction{missing});
 

@@ -89,6 +89,9 @@ struct VulkanFunctions {
     PFN_vkBindImageMemory vkBindImageMemory = nullptr;
     PFN_vkGetBufferMemoryRequirements vkGetBufferMemoryRequirements = nullptr;
     PFN_vkGetImageMemoryRequirements vkGetImageMemoryRequirements = nullptr;
+    // Commands, for the defragmentation helper (gpu_alloc/vulkan/defragmentation.hpp).
+    PFN_vkCmdPipelineBarrier vkCmdPipelineBarrier = nullptr;
+    PFN_vkCmdCopyBuffer vkCmdCopyBuffer = nullptr;
 
     // Optional: Vulkan 1.1 core or VK_KHR_get_physical_device_properties2 /
     // VK_KHR_get_memory_requirements2.
