@@ -95,7 +95,9 @@ protected:
     }
 
     void destroy(Movable& m) {
-        if (m.allocation.block.mapped_ptr() != nullptr) EXPECT_TRUE(m.allocation.block.unmap(*device_));
+        if (m.allocation.block.mapped_ptr() != nullptr) {
+            EXPECT_TRUE(m.allocation.block.unmap(*device_));
+        }
         vulkan::destroy_buffer(*allocator_, *device_, std::move(m.allocation));
     }
 
@@ -125,7 +127,9 @@ protected:
             ASSERT_TRUE(p) << "lavapipe's memory type is host-visible";
             std::memcpy(*p, bytes.data(), bytes.size());
             ASSERT_TRUE(m->allocation.block.flush(*device_, 0, m->info.size));
-            if (!m->keep_mapped) ASSERT_TRUE(m->allocation.block.unmap(*device_));
+            if (!m->keep_mapped) {
+                ASSERT_TRUE(m->allocation.block.unmap(*device_));
+            }
             all.push_back(std::move(m));
         }
         for (std::size_t i = 0; i < all.size(); ++i) {

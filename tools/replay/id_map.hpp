@@ -278,7 +278,10 @@ public:
             values_.emplace_back(std::forward<Args>(args)...);
         } else {
             free_.pop_back();
-            values_[slot] = V(std::forward<Args>(args)...);
+            if constexpr (sizeof...(Args) == 1 && (std::is_same_v<std::remove_cvref_t<Args>, V> && ...))
+                values_[slot] = (std::forward<Args>(args), ...);  // one move, no temporary
+            else
+                values_[slot] = V(std::forward<Args>(args)...);
         }
         return true;
     }
