@@ -12,26 +12,20 @@
 
 #include <vector>
 
+#include "support/requests.hpp"
 #include "support/test_devices.hpp"
 
 using namespace gpu_alloc;
 using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
+using gpu_alloc::test::buffer;
+
 using MockDevice = gpu_alloc::testing::MockDevice;
 using Memory = gpu_alloc::testing::MockMemory;
 using Allocator = GpuAllocator<Memory>;
 using Block = MemoryBlock<Memory>;
 
 namespace {
-
-Request buffer(std::uint64_t size, UsageFlags usage = UsageFlags::fast_device_access, std::uint64_t alignment = 256) {
-    Request r;
-    r.size = size;
-    r.alignment = alignment;
-    r.usage = usage;
-    r.kind = ResourceKind::linear;
-    return r;
-}
 
 struct BadInputs : ::testing::Test {
     DeviceProperties props = gpu_alloc::test::constrained_device();

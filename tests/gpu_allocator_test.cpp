@@ -9,32 +9,20 @@
 #include <sstream>
 #include <vector>
 
+#include "support/requests.hpp"
 #include "support/test_devices.hpp"
 
 using namespace gpu_alloc;
 using gpu_alloc::test::GiB;
 using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
+using gpu_alloc::test::buffer;
+using gpu_alloc::test::image;
 using testing_device = gpu_alloc::testing::MockDevice;
 using Allocator = GpuAllocator<gpu_alloc::testing::MockMemory>;
 using Block = MemoryBlock<gpu_alloc::testing::MockMemory>;
 
 namespace {
-
-Request buffer(std::uint64_t size, UsageFlags usage = UsageFlags::fast_device_access, std::uint64_t alignment = 256) {
-    Request r;
-    r.size = size;
-    r.alignment = alignment;
-    r.usage = usage;
-    r.kind = ResourceKind::linear;
-    return r;
-}
-
-Request image(std::uint64_t size, std::uint64_t alignment = 1024) {
-    Request r = buffer(size, UsageFlags::fast_device_access, alignment);
-    r.kind = ResourceKind::optimal;
-    return r;
-}
 
 struct Fixture : ::testing::Test {
     DeviceProperties props = gpu_alloc::test::constrained_device();

@@ -14,7 +14,7 @@
 //     wait, and that waiting is part of what the replay measures.
 //   - baseline_timed: the same loop with only the ID table: insert on "a",
 //     take on "f", in the same IdTable holding a trivially copyable value of
-//     a MemoryBlock's size instead of the block. Storing and fetching 80-byte
+//     a MemoryBlock's size instead of the block. Storing and fetching block-sized
 //     values at random slots is most of what a replay loop costs besides the
 //     allocator (cache misses on a table of 100,000 live blocks), so
 //     ns_per_op - baseline_ns_per_op is the allocator's own cost (and the
