@@ -54,7 +54,7 @@ std::string usage_text() {
         "  --json PATH     also write the report as JSON\n"
         "  --svg PATH      draw the memory map at peak reservation (one section per trace)\n";
     if (vulkan_available())
-        text += "  --vulkan        replay on the first Vulkan device instead of the mock (profile not used)\n";
+        text += "  --vulkan        replay on a real Vulkan device (GPU_ALLOC_VK_DEVICE=<name part> picks one)\n";
     text +=
         "  --generate DIR  write the standard workloads (churn, frames, streaming, small) to DIR,\n"
         "                  byte for byte what shared/traces/gen_traces.py writes\n"
