@@ -114,8 +114,12 @@ private:
             auto& mine = ranges[b.memory().id];
             auto [it, fresh] = mine.emplace(b.offset(), b.offset() + b.size());
             ASSERT_TRUE(fresh) << "two blocks at one offset";
-            if (it != mine.begin()) ASSERT_LE(std::prev(it)->second, it->first) << "overlap";
-            if (std::next(it) != mine.end()) ASSERT_LE(it->second, std::next(it)->first) << "overlap";
+            if (it != mine.begin()) {
+                ASSERT_LE(std::prev(it)->second, it->first) << "overlap";
+            }
+            if (std::next(it) != mine.end()) {
+                ASSERT_LE(it->second, std::next(it)->first) << "overlap";
+            }
             requested += b.size();
         }
         const TotalCounters t = allocator_.totals();

@@ -405,15 +405,7 @@ SubAllocatorStats FreeListAllocator::stats() const {
     return result;
 }
 
-bool FreeListAllocator::validate() const {
-    if (capacity_ == 0) {
-        return nodes_.empty() && used_bytes_ == 0 && requested_bytes_ == 0 && allocation_count_ == 0 &&
-               free_block_count_ == 0 && fl_bitmap_ == 0;
-    }
-    if (heads_.size() != kBucketCount) return false;
-    if (regions_mode_) {
-        if (!validate_regions()) return false;
-    } else {
+bool FreeListAllocator::validate_chain() const {
     if (nodes_.empty()) return false;
 
     // Physical chain: starts at node 0 / offset 0, contiguous, coalesced, ends at capacity.
@@ -454,7 +446,16 @@ bool FreeListAllocator::validate() const {
         if (nodes_[index].free_prev != kUnused) return false;
     }
     if (unused != unused_node_count_ || unused + chain_length != nodes_.size()) return false;
+    return true;
+}
+
+bool FreeListAllocator::validate() const {
+    if (capacity_ == 0) {
+        return nodes_.empty() && used_bytes_ == 0 && requested_bytes_ == 0 && allocation_count_ == 0 &&
+               free_block_count_ == 0 && fl_bitmap_ == 0;
     }
+    if (heads_.size() != kBucketCount) return false;
+    if (!(regions_mode_ ? validate_regions() : validate_chain())) return false;
 
     // Bucket lists and bitmaps.
     // Raw pointers: this loop runs over every bucket, also in unoptimized builds.

@@ -230,6 +230,7 @@ private:
     bool regions_mode_ = false;
     std::uint64_t region_bytes_ = 0;  ///< regions mode: bytes of all regions
     bool validate_regions() const;
+    bool validate_chain() const;  ///< the one physical chain of [0, capacity)
 };
 
 static_assert(SubAllocator<FreeListAllocator>);
