@@ -9,6 +9,7 @@
 
 #include <gpu_alloc/testing/device_profile.hpp>
 
+#include "defrag_replay.hpp"
 #include "mock_replay.hpp"
 #include "options.hpp"
 #include "replay.hpp"
@@ -149,6 +150,16 @@ int replay(const Options& o) {
     }
 
     write_table(std::cout, header, reports);
+    if (o.defrag_every != 0) {
+        // Defragmentation figures: at the defragmentation point with the most
+        // memory reserved before it; peak_overhead over the whole replay.
+        std::cout << "\ndefragmentation every " << o.defrag_every << " operations (mock device):\n";
+        for (std::size_t t = 0; t < traces.size(); ++t) {
+            std::fprintf(stderr, "replaying %s with defragmentation\n", traces[t].name.c_str());
+            const DefragReplay d = replay_with_defragmentation(traces[t], profile, o.policy, o.defrag_every);
+            std::cout << format_defrag_row(traces[t].name, d, t == 0);
+        }
+    }
     std::cout.flush();
     if (!o.json_path.empty()) {
         std::ofstream json(o.json_path);

@@ -36,7 +36,7 @@ bool vulkan_available() noexcept {
 std::string usage_text() {
     std::string text =
         "usage: gpu-alloc-replay [--profile PATH] [--policy default|buddy|free-list|slab|dedicated]\n"
-        "                        [--runs N] [--json PATH] [--svg PATH]";
+        "                        [--runs N] [--json PATH] [--svg PATH] [--defrag-every N]";
     if (vulkan_available()) text += " [--vulkan]";
     text +=
         " TRACE...\n"
@@ -52,7 +52,9 @@ std::string usage_text() {
         "  --policy P      strategy policy: default (by size and usage) or one strategy for all\n"
         "  --runs N        timed runs per trace, the median is reported (default 5, 0: checked run only)\n"
         "  --json PATH     also write the report as JSON\n"
-        "  --svg PATH      draw the memory map at peak reservation (one section per trace)\n";
+        "  --svg PATH      draw the memory map at peak reservation (one section per trace)\n"
+        "  --defrag-every N  also replay each trace defragmenting every N operations and report\n"
+        "                  device objects and overhead before and after (mock device only)\n";
     if (vulkan_available())
         text += "  --vulkan        replay on a real Vulkan device (GPU_ALLOC_VK_DEVICE=<name part> picks one)\n";
     text +=
@@ -87,6 +89,10 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
         } else if (arg == "--policy") {
             if (!value(v) || !parse_policy(v, o.policy))
                 return unexpected(std::string("--policy needs one of default, buddy, free-list, slab, dedicated"));
+            replay_option = true;
+        } else if (arg == "--defrag-every") {
+            if (!value(v) || !parse_integer(v, o.defrag_every) || o.defrag_every == 0)
+                return unexpected(std::string("--defrag-every needs a number of operations above 0"));
             replay_option = true;
         } else if (arg == "--runs") {
             if (!value(v) || !parse_integer(v, o.runs) || o.runs > 1000)
@@ -144,6 +150,7 @@ Result<Options, std::string> parse_options(int argc, const char* const* argv) {
     }
     if (generate_option) return unexpected(std::string("--scale, --seed and --only go with --generate"));
     if (o.vulkan && !o.profile.empty()) return unexpected(std::string("--vulkan replays on a real device: no --profile"));
+    if (o.vulkan && o.defrag_every != 0) return unexpected(std::string("--defrag-every runs on the mock device: no --vulkan"));
     if (o.traces.empty()) return unexpected(std::string("no trace given"));
     return o;
 }

@@ -24,6 +24,8 @@ struct Options {
     std::string json_path;
     std::string svg_path;
     bool vulkan = false;
+    /// > 0: also replay each trace with defragmentation every this many operations (mock only).
+    std::uint64_t defrag_every = 0;
     std::vector<std::string> traces;
     // Generation.
     std::string generate_dir;  ///< non-empty: generate instead of replaying
