@@ -15,8 +15,10 @@
 // one type works with any MemoryDevice whose handle is `Memory`.
 //
 // Thread safety: every member function may be called from any thread at once.
-// Each (memory type, strategy) pool has its own lock, heap budgets and object
-// counts are atomics, so threads working on different pools never contend.
+// Each (memory type, strategy) pool has its own lock, and each memory type has
+// Config::pool_shards sets of pools, one per thread (modulo the count); heap
+// budgets and object counts are atomics. Threads on different pools or shards
+// never contend.
 // A MemoryBlock itself is not synchronized: one thread uses it at a time.
 //
 // Lifetime: give back every block with deallocate(), call cleanup(device) to
