@@ -5,7 +5,7 @@
 // objects and overhead ((reserved - requested) / requested) before and after.
 #include <gpu_alloc/defragmentation.hpp>
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -15,7 +15,7 @@
 namespace {
 
 using namespace gpu_alloc;
-using Memory = testing::MockMemory;
+using Memory = mock::MockMemory;
 using Block = MemoryBlock<Memory>;
 
 constexpr std::uint64_t KiB = 1024;
@@ -34,7 +34,7 @@ DeviceProperties device_props() {
 
 struct Workload {
     DeviceProperties props = device_props();
-    testing::MockDevice device{props};
+    mock::MockDevice device{props};
     std::unique_ptr<GpuAllocator<Memory>> allocator;
     std::vector<std::unique_ptr<Block>> blocks;
 

@@ -20,8 +20,8 @@
 #include <memory>
 #include <string>
 
-#include <gpu_alloc/testing/device_profile.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include "replay.hpp"
 #include "trace.hpp"
@@ -31,10 +31,10 @@ namespace {
 
 using namespace gpu_alloc::replay;
 
-const gpu_alloc::testing::DeviceProfile& profile() {
-    static const gpu_alloc::testing::DeviceProfile p = [] {
-        auto loaded = gpu_alloc::testing::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
-        return loaded ? std::move(*loaded) : gpu_alloc::testing::DeviceProfile{};
+const gpu_alloc::mock::DeviceProfile& profile() {
+    static const gpu_alloc::mock::DeviceProfile p = [] {
+        auto loaded = gpu_alloc::mock::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
+        return loaded ? std::move(*loaded) : gpu_alloc::mock::DeviceProfile{};
     }();
     return p;
 }
@@ -81,7 +81,7 @@ void replay(benchmark::State& state, const std::string& workload, gpu_alloc::Str
     }
     const auto& props = profile().properties;
     const gpu_alloc::Config config = config_for(props, policy);
-    gpu_alloc::testing::MockDevice device(props);
+    gpu_alloc::mock::MockDevice device(props);
     device.set_cost_model(profile().cost);
     device.set_misuse_handler({});
     const CheckedRun checked = replay_checked(device, *trace, props, config);
@@ -116,7 +116,7 @@ void baseline(benchmark::State& state, const std::string& workload) {
     }
     double total_ns = 0;
     for (auto _ : state) {
-        const double ns = baseline_timed<gpu_alloc::testing::MockMemory>(*trace);
+        const double ns = baseline_timed<gpu_alloc::mock::MockMemory>(*trace);
         state.SetIterationTime(ns * 1e-9);
         total_ns += ns;
     }

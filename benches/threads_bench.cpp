@@ -24,13 +24,13 @@
 #include <vector>
 
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/device_profile.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 namespace {
 
 using namespace gpu_alloc;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 using Block = MemoryBlock<Memory>;
 
 constexpr std::size_t kLivePerThread = 256;
@@ -39,19 +39,19 @@ constexpr std::size_t kPlanLength = std::size_t{1} << 14;  ///< pre-drawn operat
 /// The device and allocator every thread of every run shares; torn down at exit
 /// (cleanup first, so that nothing is reported as leaked).
 struct Shared {
-    gpu_alloc::testing::DeviceProfile profile;
-    std::unique_ptr<gpu_alloc::testing::MockDevice> device;
+    gpu_alloc::mock::DeviceProfile profile;
+    std::unique_ptr<gpu_alloc::mock::MockDevice> device;
     std::unique_ptr<GpuAllocator<Memory>> allocator;
 
     Shared() {
         const std::string path = std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json";
-        auto loaded = gpu_alloc::testing::load_profile(path);
+        auto loaded = gpu_alloc::mock::load_profile(path);
         if (!loaded) {
             std::fprintf(stderr, "threads_bench: %s\n", loaded.error().message.c_str());
             std::abort();
         }
         profile = std::move(*loaded);
-        device = std::make_unique<gpu_alloc::testing::MockDevice>(profile.properties);
+        device = std::make_unique<gpu_alloc::mock::MockDevice>(profile.properties);
         allocator = std::make_unique<GpuAllocator<Memory>>(profile.properties, Config::for_device(profile.properties));
     }
     ~Shared() {

@@ -5,8 +5,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(gpu_alloc_install_targets gpu_alloc_types gpu_alloc_core gpu_alloc_testing)
-foreach(optional gpu_alloc_vulkan gpu_alloc_vulkan_helpers gpu_alloc_d3d12 gpu_alloc_metal)
+set(gpu_alloc_install_targets gpu_alloc_types gpu_alloc_core gpu_alloc_mock)
+foreach(optional gpu_alloc_profile gpu_alloc_vulkan gpu_alloc_vulkan_helpers gpu_alloc_d3d12 gpu_alloc_metal)
   if(TARGET ${optional})
     list(APPEND gpu_alloc_install_targets ${optional})
   endif()
@@ -18,7 +18,7 @@ install(TARGETS ${gpu_alloc_install_targets} EXPORT gpu_alloc_targets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
-foreach(include_root gpu-alloc-types/include gpu-alloc/include gpu-alloc-vulkan/include
+foreach(include_root gpu-alloc-types/include gpu-alloc/include gpu-alloc-mock/include gpu-alloc-vulkan/include
                      gpu-alloc-d3d12-shim/include gpu-alloc-metal-shim/include)
   if(EXISTS ${PROJECT_SOURCE_DIR}/${include_root})
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/${include_root}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

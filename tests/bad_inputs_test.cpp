@@ -6,7 +6,7 @@
 //
 // Regression inputs found by fuzzing (tests/fuzz) are at the end, marked.
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 
@@ -20,8 +20,8 @@ using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
 using gpu_alloc::test::buffer;
 
-using MockDevice = gpu_alloc::testing::MockDevice;
-using Memory = gpu_alloc::testing::MockMemory;
+using MockDevice = gpu_alloc::mock::MockDevice;
+using Memory = gpu_alloc::mock::MockMemory;
 using Allocator = GpuAllocator<Memory>;
 using Block = MemoryBlock<Memory>;
 
@@ -33,7 +33,7 @@ struct BadInputs : ::testing::Test {
     Allocator allocator{props, Config::low_memory()};
 
     void SetUp() override {
-        device.set_misuse_handler([](const gpu_alloc::testing::MisuseReport& r) {
+        device.set_misuse_handler([](const gpu_alloc::mock::MisuseReport& r) {
             ADD_FAILURE() << "mock device misuse: " << to_string(r.kind) << ": " << r.detail;
         });
     }
@@ -118,7 +118,7 @@ TEST(BadInputsDevice, InvalidPropertiesGiveAnAllocatorThatRefusesEverything) {
 // Row "a device that fails to allocate" (host side): out_of_host_memory, nothing kept.
 TEST(BadInputsDevice, DeviceHostOutOfMemoryIsOutOfHostMemory) {
     const DeviceProperties props = gpu_alloc::test::constrained_device();
-    gpu_alloc::testing::MockDeviceOptions options;
+    gpu_alloc::mock::MockDeviceOptions options;
     options.inject_host_oom = true;
     MockDevice device(props, options);
     Allocator allocator(props, Config::low_memory());

@@ -3,7 +3,7 @@
 // and budgets are honoured, and what must not move does not.
 #include <gpu_alloc/defragmentation.hpp>
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@
 using namespace gpu_alloc;
 using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 using Allocator = GpuAllocator<Memory>;
 using Block = MemoryBlock<Memory>;
 using Defrag = Defragmentation<Memory>;
@@ -48,7 +48,7 @@ struct Live {
 
 struct Fixture : ::testing::Test {
     DeviceProperties props = gpu_alloc::test::constrained_device();
-    gpu_alloc::testing::MockDevice device{props};
+    gpu_alloc::mock::MockDevice device{props};
     Config config = small_chunks();
     std::unique_ptr<Allocator> allocator;
     std::vector<Live> live;

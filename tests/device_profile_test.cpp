@@ -2,7 +2,7 @@
 // load with the values read off the devices, the cost model interpolates and
 // borrows as documented, and every kind of malformed profile is refused with a
 // message that names the field, without aborting.
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 namespace {
 
 using ::testing::HasSubstr;
@@ -381,4 +381,4 @@ TEST(DeviceProfile, DamagedProfilesNeverAbort) {
 }
 
 }  // namespace
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

@@ -6,7 +6,7 @@
 // allocator's counters equal the model's, the mock device's live objects and
 // bytes equal the allocator's, heaps stay within their size.
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 using namespace gpu_alloc;
 using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 using Allocator = GpuAllocator<Memory>;
 using Block = MemoryBlock<Memory>;
 
@@ -33,7 +33,7 @@ struct Live {
 /// Runs `steps` random operations; returns false (with a gtest failure) on the first broken invariant.
 class Stress {
 public:
-    Stress(const DeviceProperties& props, gpu_alloc::testing::MockDevice& device, Config config, std::uint32_t seed)
+    Stress(const DeviceProperties& props, gpu_alloc::mock::MockDevice& device, Config config, std::uint32_t seed)
         : props_(props), device_(device), allocator_(props, config), rng_(seed) {}
 
     void run(int steps, bool expect_success) {
@@ -137,7 +137,7 @@ private:
     }
 
     const DeviceProperties& props_;
-    gpu_alloc::testing::MockDevice& device_;
+    gpu_alloc::mock::MockDevice& device_;
     Allocator allocator_;
     std::mt19937 rng_;
     std::vector<Live> live_;
@@ -149,7 +149,7 @@ private:
 TEST(AllocatorStress, RandomOperationsKeepEveryInvariant) {
     const DeviceProperties props = gpu_alloc::test::constrained_device();
     for (std::uint32_t seed : {1u, 2u, 3u}) {
-        gpu_alloc::testing::MockDevice device(props);
+        gpu_alloc::mock::MockDevice device(props);
         Stress stress(props, device, Config::low_memory(), seed);
         stress.run(4000, /*expect_success=*/false);  // the small heaps do fill up at times
         stress.finish();
@@ -160,7 +160,7 @@ TEST(AllocatorStress, EveryStrategyPolicyKeepsEveryInvariant) {
     const DeviceProperties props = gpu_alloc::test::constrained_device();
     for (StrategyPolicy policy : {StrategyPolicy::free_list, StrategyPolicy::buddy, StrategyPolicy::slab,
                                   StrategyPolicy::dedicated}) {
-        gpu_alloc::testing::MockDevice device(props);
+        gpu_alloc::mock::MockDevice device(props);
         Config config = Config::low_memory();
         config.policy = policy;
         Stress stress(props, device, config, 11);
@@ -171,7 +171,7 @@ TEST(AllocatorStress, EveryStrategyPolicyKeepsEveryInvariant) {
 
 TEST(AllocatorStress, RandomDeviceFailuresNeverBreakTheAllocator) {
     const DeviceProperties props = gpu_alloc::test::constrained_device();
-    gpu_alloc::testing::MockDevice device(props);
+    gpu_alloc::mock::MockDevice device(props);
     device.set_failure_probability(0.2, 99);
     Stress stress(props, device, Config::low_memory(), 5);
     stress.run(3000, false);
@@ -187,7 +187,7 @@ TEST(AllocatorFaultInjection, FailingEachDeviceCallInTurnLeavesNothingBroken) {
     std::uint64_t k = 1;
     std::uint64_t exercised = 0;
     for (;; ++k) {
-        gpu_alloc::testing::MockDevice device(props);
+        gpu_alloc::mock::MockDevice device(props);
         device.fail_nth_call(k);
         Stress stress(props, device, Config::low_memory(), 77);
         stress.run(300, false);

@@ -1,6 +1,6 @@
 // The allocator core's rules, one test each, on the strict mock device.
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -18,9 +18,9 @@ using gpu_alloc::test::KiB;
 using gpu_alloc::test::MiB;
 using gpu_alloc::test::buffer;
 using gpu_alloc::test::image;
-using testing_device = gpu_alloc::testing::MockDevice;
-using Allocator = GpuAllocator<gpu_alloc::testing::MockMemory>;
-using Block = MemoryBlock<gpu_alloc::testing::MockMemory>;
+using testing_device = gpu_alloc::mock::MockDevice;
+using Allocator = GpuAllocator<gpu_alloc::mock::MockMemory>;
+using Block = MemoryBlock<gpu_alloc::mock::MockMemory>;
 
 namespace {
 
@@ -150,7 +150,7 @@ TEST_F(Fixture, DedicatedFallbackRechecksTheBudget) {
 }
 
 TEST_F(Fixture, BudgetFractionAppliesWithoutADeviceBudget) {
-    gpu_alloc::testing::MockDeviceOptions options;
+    gpu_alloc::mock::MockDeviceOptions options;
     options.report_budget = false;
     testing_device quiet(props, options);
     config.budget_fraction = 0.25;  // 64 MiB of heap 0
@@ -478,7 +478,7 @@ TEST(ConfigPresets, ForDeviceDerivesChunkSizesFromHeapSizes) {
 TEST(ProfileDevices, AllocatesOnTheH100AndLavapipeProfiles) {
     for (const char* file : {"nvidia-h100-vulkan.json", "lavapipe-vulkan.json"}) {
         const auto profile = gpu_alloc::test::load_shipped_profile(file);
-        auto device = gpu_alloc::testing::MockDevice::from_profile(profile);
+        auto device = gpu_alloc::mock::MockDevice::from_profile(profile);
         Allocator a(profile.properties, Config::for_device(profile.properties));
         std::vector<Block> blocks;
         for (UsageFlags usage : {UsageFlags::fast_device_access, UsageFlags::upload, UsageFlags::download}) {

@@ -1,7 +1,7 @@
 // Several threads allocating, mapping, writing and freeing at once, with blocks
 // handed between threads. Run under ThreadSanitizer by the test command.
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 
@@ -14,12 +14,12 @@
 
 using namespace gpu_alloc;
 using gpu_alloc::test::KiB;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 using Block = MemoryBlock<Memory>;
 
 TEST(AllocatorThreads, ConcurrentAllocateMapWriteFreeAcrossThreads) {
     const auto profile = gpu_alloc::test::load_shipped_profile("nvidia-h100-vulkan.json");
-    auto device = gpu_alloc::testing::MockDevice::from_profile(profile);
+    auto device = gpu_alloc::mock::MockDevice::from_profile(profile);
     GpuAllocator<Memory> allocator(profile.properties, Config::low_memory());
 
     std::mutex handoff_mutex;

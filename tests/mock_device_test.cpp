@@ -2,7 +2,7 @@
 // else is reported), each injected fault fires exactly on the call asked for,
 // counters and budgets add up, mapped data persists, and concurrent use from a
 // few threads stays consistent.
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 // DynMemoryDeviceAdapter::restore memcpy's into the handle type; MockMemory is
 // trivially copyable but has a default member initializer, which g++'s
@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 namespace {
 
 using ::testing::ElementsAre;
@@ -766,4 +766,4 @@ TEST(MockDeviceThreads, ConcurrentUseStaysConsistent) {
 }
 
 }  // namespace
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

@@ -12,7 +12,7 @@
 //   3. fault injection to drive the error paths, including "fail each call
 //      in turn" to prove no failure leaks or corrupts anything.
 // A gmock mock of the cache's observer checks what the cache tells its users.
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -143,9 +143,9 @@ private:
 
 namespace {
 
-using gpu_alloc::testing::MisuseKind;
-using gpu_alloc::testing::MisuseReport;
-using gpu_alloc::testing::MockDevice;
+using gpu_alloc::mock::MisuseKind;
+using gpu_alloc::mock::MisuseReport;
+using gpu_alloc::mock::MockDevice;
 using ::testing::_;
 using ::testing::InSequence;
 using ::testing::NiceMock;
@@ -312,7 +312,7 @@ TEST(MockDeviceCatchesBugs, UnalignedFlushOfNonCoherentMemoryIsReported) {
     ASSERT_TRUE(staging.has_value());
     ASSERT_TRUE(device.map_memory(*staging, 0, 4096).has_value());
     // bug: a 100-byte flush in the middle of non-coherent memory (atom is 256 bytes)
-    const gpu_alloc::MappedMemoryRange<gpu_alloc::testing::MockMemory> range{&*staging, 256, 100};
+    const gpu_alloc::MappedMemoryRange<gpu_alloc::mock::MockMemory> range{&*staging, 256, 100};
     ASSERT_TRUE(device.flush_memory_ranges({&range, 1}).has_value());
     device.unmap_memory(*staging);
     device.deallocate_memory(*staging);

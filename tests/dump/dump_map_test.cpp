@@ -1,6 +1,6 @@
 // An allocator's JSON dump is read back exactly and drawn as a memory map.
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
 
@@ -14,11 +14,11 @@
 
 using namespace gpu_alloc;
 using gpu_alloc::test::KiB;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 
 TEST(DumpMap, ADumpReadsBackAsTheSnapshotItWasWrittenFrom) {
     const DeviceProperties props = gpu_alloc::test::constrained_device();
-    gpu_alloc::testing::MockDevice device(props);
+    gpu_alloc::mock::MockDevice device(props);
     Config config = Config::low_memory();
     config.track_blocks = true;
     GpuAllocator<Memory> allocator(props, config);

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include "fuzz_input.hpp"
 
@@ -32,9 +32,9 @@ namespace {
 
 using namespace gpu_alloc;
 using gpu_alloc::fuzz::FuzzInput;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 using Block = MemoryBlock<Memory>;
-using MockDevice = gpu_alloc::testing::MockDevice;
+using MockDevice = gpu_alloc::mock::MockDevice;
 
 constexpr std::uint64_t MiB = 1024 * 1024;
 constexpr int max_ops = 512;
@@ -131,9 +131,9 @@ void abort_on_block_leak(const BlockLeak& leak) {
 
 class Session {
 public:
-    Session(FuzzInput& in, const DeviceProperties& props, Config config, gpu_alloc::testing::MockDeviceOptions options)
+    Session(FuzzInput& in, const DeviceProperties& props, Config config, gpu_alloc::mock::MockDeviceOptions options)
         : in_(in), props_(props), device_(props, options), allocator_(props, config) {
-        device_.set_misuse_handler([](const gpu_alloc::testing::MisuseReport& r) {
+        device_.set_misuse_handler([](const gpu_alloc::mock::MisuseReport& r) {
             std::fprintf(stderr, "mock device misuse: %s: %s\n", std::string(to_string(r.kind)).c_str(),
                          r.detail.c_str());
         });
@@ -396,7 +396,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FuzzInput in(data, size);
     const DeviceProperties props = make_device(in);
     const Config config = make_config(in);
-    gpu_alloc::testing::MockDeviceOptions options;
+    gpu_alloc::mock::MockDeviceOptions options;
     const std::uint8_t flags = in.byte();
     options.report_budget = flags & 1;
     options.inject_host_oom = flags & 2;

@@ -1,4 +1,4 @@
-// libFuzzer target: the device-profile loader (gpu_alloc::testing::parse_profile).
+// libFuzzer target: the device-profile loader (gpu_alloc::mock::parse_profile).
 //
 // Whatever the bytes, parse_profile returns (never aborts, never reads out of
 // bounds), and an error carries a message. A profile it accepts must be one the
@@ -10,17 +10,17 @@
 #include <string_view>
 
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/device_profile.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include "fuzz_input.hpp"
 
 namespace {
 
 using namespace gpu_alloc;
-using Memory = gpu_alloc::testing::MockMemory;
+using Memory = gpu_alloc::mock::MockMemory;
 
-void exercise(const gpu_alloc::testing::DeviceProfile& profile) {
+void exercise(const gpu_alloc::mock::DeviceProfile& profile) {
     const DeviceProperties& props = profile.properties;
     GPU_ALLOC_FUZZ_CHECK(is_valid(props));
     for (std::uint32_t t = 0; t < props.memory_types.size(); ++t) {
@@ -30,9 +30,9 @@ void exercise(const gpu_alloc::testing::DeviceProfile& profile) {
             GPU_ALLOC_FUZZ_CHECK(std::isfinite(a) && a >= 0.0 && std::isfinite(f) && f >= 0.0);
         }
     }
-    gpu_alloc::testing::MockDeviceOptions options;
+    gpu_alloc::mock::MockDeviceOptions options;
     options.abort_on_misuse = true;
-    auto device = gpu_alloc::testing::MockDevice::from_profile(profile, options);
+    auto device = gpu_alloc::mock::MockDevice::from_profile(profile, options);
     GpuAllocator<Memory> allocator(props, Config::for_device(props));
     for (std::uint32_t t = 0; t < props.memory_types.size() && t < 32; ++t) {
         Request r;
@@ -63,7 +63,7 @@ void exercise(const gpu_alloc::testing::DeviceProfile& profile) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    auto profile = gpu_alloc::testing::parse_profile(text);
+    auto profile = gpu_alloc::mock::parse_profile(text);
     if (!profile) {
         GPU_ALLOC_FUZZ_CHECK(!profile.error().message.empty());
         return 0;

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <utility>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 
 namespace {
 
@@ -370,4 +370,4 @@ std::uint64_t FakeMetal::recommended_max_working_set_size(void* context) {
     return fake.working_set_;
 }
 
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

@@ -22,7 +22,7 @@
 
 #include <gpu_alloc/metal/metal_functions.hpp>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 
 /// The device a FakeMetal pretends to be: what it reports, and the sizes and
 /// alignments its heap queries answer.
@@ -152,4 +152,4 @@ private:
     std::vector<MetalTextureDescription> texture_queries_;
 };
 
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

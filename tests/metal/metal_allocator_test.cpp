@@ -28,13 +28,13 @@ std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
 
 struct ProfileCase {
     const char* name;
-    testing::FakeMetalProfile (*profile)();
+    mock::FakeMetalProfile (*profile)();
 };
 void PrintTo(const ProfileCase& c, std::ostream* os) { *os << c.name; }
 
 class MetalAllocatorTest : public ::testing::TestWithParam<ProfileCase> {
 protected:
-    testing::FakeMetal fake{GetParam().profile()};
+    mock::FakeMetal fake{GetParam().profile()};
     MetalMemoryDevice device = [this] {
         auto d = MetalMemoryDevice::create(fake.functions());
         EXPECT_TRUE(d.has_value());
@@ -132,7 +132,7 @@ TEST_P(MetalAllocatorTest, MixedAllocationsWriteAndReadBackThenFreeEverything) {
             EXPECT_NE(type.storage_mode, MetalStorageMode::private_);
         }
     }
-    if (GetParam().profile == &testing::apple_silicon_profile) {
+    if (GetParam().profile == &mock::apple_silicon_profile) {
         EXPECT_EQ(model.types[blocks[blocks.size() - 2].memory_type()].storage_mode, MetalStorageMode::memoryless)
             << "a transient render target goes to tile memory";
     }
@@ -237,9 +237,9 @@ TEST_P(MetalAllocatorTest, ReportedBudgetStopsTheAllocator) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, MetalAllocatorTest,
-                         ::testing::Values(ProfileCase{"AppleSilicon", &testing::apple_silicon_profile},
-                                           ProfileCase{"DiscreteMac", &testing::discrete_mac_profile},
-                                           ProfileCase{"IntelIntegrated", &testing::intel_integrated_profile}),
+                         ::testing::Values(ProfileCase{"AppleSilicon", &mock::apple_silicon_profile},
+                                           ProfileCase{"DiscreteMac", &mock::discrete_mac_profile},
+                                           ProfileCase{"IntelIntegrated", &mock::intel_integrated_profile}),
                          [](const ::testing::TestParamInfo<ProfileCase>& p) { return p.param.name; });
 
 }  // namespace

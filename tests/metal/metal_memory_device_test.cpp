@@ -21,8 +21,8 @@ static_assert(MemoryDevice<MetalMemoryDevice>);
 static_assert(MemoryDeviceWithBudget<MetalMemoryDevice>);
 static_assert(MemoryDevice<DynMemoryDeviceAdapter<MetalMemoryDevice>>);
 
-using testing::FakeMetal;
-using testing::FakeMetalProfile;
+using mock::FakeMetal;
+using mock::FakeMetalProfile;
 
 // Memory type indices of the two main profiles (see metal_memory_model_test.cpp).
 namespace apple {
@@ -57,7 +57,7 @@ protected:
 };
 
 TEST_F(MetalDeviceTest, PrivateHeapIsCreatedAtTheRequestedSizeAndFreed) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(3 << 20, apple::private_type));
     ASSERT_TRUE(heap.has_value());
@@ -77,7 +77,7 @@ TEST_F(MetalDeviceTest, PrivateHeapIsCreatedAtTheRequestedSizeAndFreed) {
 }
 
 TEST_F(MetalDeviceTest, SharedHeapGrowsSoItsCoveringBufferFitsAndMapsCoherently) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     const std::uint64_t size = 100 * 1024 + 3;
     auto heap = device.allocate_memory(info(size, apple::shared_wc));
@@ -105,7 +105,7 @@ TEST_F(MetalDeviceTest, SharedHeapGrowsSoItsCoveringBufferFitsAndMapsCoherently)
 }
 
 TEST_F(MetalDeviceTest, ManagedMemoryFlushesWithDidModifyRangeAndInvalidatesOnlyItsRanges) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     const std::uint64_t size = (1 << 20) + 2;  // not a multiple of 4: the buffer grows to one
     auto heap = device.allocate_memory(info(size, discrete::managed));
@@ -159,7 +159,7 @@ TEST_F(MetalDeviceTest, ManagedMemoryFlushesWithDidModifyRangeAndInvalidatesOnly
 }
 
 TEST_F(MetalDeviceTest, InvalidateBatchesManagedRangesIntoOneBlitAndSkipsCoherentOnes) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     auto a = device.allocate_memory(info(1 << 16, discrete::managed));
     auto b = device.allocate_memory(info(1 << 16, discrete::managed));
@@ -180,7 +180,7 @@ TEST_F(MetalDeviceTest, InvalidateBatchesManagedRangesIntoOneBlitAndSkipsCoheren
 }
 
 TEST_F(MetalDeviceTest, SharedMemoryOnADiscreteMacIsOneBufferInTheSystemHeap) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(5000, discrete::shared_wc));
     ASSERT_TRUE(heap.has_value());
@@ -193,7 +193,7 @@ TEST_F(MetalDeviceTest, SharedMemoryOnADiscreteMacIsOneBufferInTheSystemHeap) {
 }
 
 TEST_F(MetalDeviceTest, MemorylessObjectsHoldNoMemory) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(8 << 20, apple::memoryless));
     ASSERT_TRUE(heap.has_value());
@@ -205,7 +205,7 @@ TEST_F(MetalDeviceTest, MemorylessObjectsHoldNoMemory) {
 }
 
 TEST_F(MetalDeviceTest, HazardTrackingOptionReachesEveryHeapAndQuery) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalDeviceOptions options;
     options.hazard_tracking = MetalHazardTracking::tracked;
     MetalMemoryDevice device = make(fake, options);
@@ -223,7 +223,7 @@ TEST_F(MetalDeviceTest, HazardTrackingOptionReachesEveryHeapAndQuery) {
 }
 
 TEST_F(MetalDeviceTest, CreateFailuresAreReportedAndLeaveNothingBehind) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     fake.fail_next_creates(MetalStatus::out_of_device_memory);
     auto a = device.allocate_memory(info(1 << 20, apple::private_type));
@@ -248,7 +248,7 @@ TEST_F(MetalDeviceTest, CreateFailuresAreReportedAndLeaveNothingBehind) {
 }
 
 TEST_F(MetalDeviceTest, MapFailureLeavesTheObjectUnmapped) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(1 << 20, apple::shared_cached));
     ASSERT_TRUE(heap.has_value());
@@ -263,7 +263,7 @@ TEST_F(MetalDeviceTest, MapFailureLeavesTheObjectUnmapped) {
 }
 
 TEST_F(MetalDeviceTest, SynchronizeFailureIsAnError) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(1 << 16, discrete::managed));
     ASSERT_TRUE(heap.has_value());
@@ -283,7 +283,7 @@ TEST_F(MetalDeviceTest, SynchronizeFailureIsAnError) {
 }
 
 TEST_F(MetalDeviceTest, UnifiedBudgetIsTheWorkingSetAndCurrentAllocatedSize) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     auto heap = device.allocate_memory(info(32 << 20, apple::private_type));
     ASSERT_TRUE(heap.has_value());
@@ -301,7 +301,7 @@ TEST_F(MetalDeviceTest, UnifiedBudgetIsTheWorkingSetAndCurrentAllocatedSize) {
 }
 
 TEST_F(MetalDeviceTest, DiscreteBudgetSplitsCurrentAllocatedSizeBetweenVramAndSystem) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     auto vram = device.allocate_memory(info(64 << 20, discrete::private_type));
     auto managed = device.allocate_memory(info(4 << 20, discrete::managed));
@@ -321,7 +321,7 @@ TEST_F(MetalDeviceTest, DiscreteBudgetSplitsCurrentAllocatedSizeBetweenVramAndSy
 }
 
 TEST_F(MetalDeviceTest, BufferRequirementsCoverEveryTypeThatHoldsBuffers) {
-    FakeMetalProfile profile = testing::apple_silicon_profile();
+    FakeMetalProfile profile = mock::apple_silicon_profile();
     profile.buffer_alignment[static_cast<int>(MetalStorageMode::private_)] = 65536;
     FakeMetal fake(profile);
     MetalMemoryDevice device = make(fake);
@@ -330,7 +330,7 @@ TEST_F(MetalDeviceTest, BufferRequirementsCoverEveryTypeThatHoldsBuffers) {
     EXPECT_EQ(r.size, 65536u);
     EXPECT_EQ(r.alignment, 65536u);
 
-    FakeMetal discrete_fake(testing::discrete_mac_profile());
+    FakeMetal discrete_fake(mock::discrete_mac_profile());
     MetalMemoryDevice discrete_device = make(discrete_fake);
     const MetalResourceRequirements d = discrete_device.buffer_requirements(1000);
     EXPECT_EQ(d.memory_types, 0b1111u);
@@ -343,7 +343,7 @@ TEST_F(MetalDeviceTest, BufferRequirementsCoverEveryTypeThatHoldsBuffers) {
 }
 
 TEST_F(MetalDeviceTest, TextureRequirementsUseHeapTypesAndMemorylessOnlyForTransientTargets) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     MetalTextureDescription texture;
     texture.width = 200;
@@ -363,14 +363,14 @@ TEST_F(MetalDeviceTest, TextureRequirementsUseHeapTypesAndMemorylessOnlyForTrans
     texture.width = 0;  // Metal rejects it
     EXPECT_EQ(device.texture_requirements(texture).memory_types, 0u);
 
-    FakeMetal discrete_fake(testing::discrete_mac_profile());
+    FakeMetal discrete_fake(mock::discrete_mac_profile());
     MetalMemoryDevice discrete_device = make(discrete_fake);
     texture.width = 64;
     EXPECT_EQ(discrete_device.texture_requirements(texture).memory_types, 0b0001u);  // only private heaps
 }
 
 TEST_F(MetalDeviceTest, LiveMemoryAndGenerationTrackResidency) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     const std::uint64_t g0 = device.memory_generation();
     auto a = device.allocate_memory(info(1 << 20, apple::private_type));
@@ -390,7 +390,7 @@ TEST_F(MetalDeviceTest, LiveMemoryAndGenerationTrackResidency) {
 }
 
 TEST_F(MetalDeviceTest, WorksThroughTheTypeErasedAdapter) {
-    FakeMetal fake(testing::discrete_mac_profile());
+    FakeMetal fake(mock::discrete_mac_profile());
     MetalMemoryDevice device = make(fake);
     DynMemoryDeviceAdapter<MetalMemoryDevice> dyn(device);
     DynMemoryDevice& erased = dyn;
@@ -410,7 +410,7 @@ TEST_F(MetalDeviceTest, WorksThroughTheTypeErasedAdapter) {
 }
 
 TEST_F(MetalDeviceTest, ManyThreadsAllocateMapAndFreeAtOnce) {
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < 4; ++t) {
@@ -437,7 +437,7 @@ TEST_F(MetalDeviceTest, ManyThreadsAllocateMapAndFreeAtOnce) {
 // Contract violations assert in debug builds; release builds refuse them.
 TEST_F(MetalDeviceTest, MisuseIsCaught) {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
-    FakeMetal fake(testing::apple_silicon_profile());
+    FakeMetal fake(mock::apple_silicon_profile());
     MetalMemoryDevice device = make(fake);
     auto priv = device.allocate_memory(info(1 << 16, apple::private_type));
     auto shared = device.allocate_memory(info(1 << 16, apple::shared_cached));

@@ -13,9 +13,9 @@ namespace gpu_alloc {
 namespace {
 
 using F = MemoryPropertyFlags;
-using testing::apple_silicon_profile;
-using testing::discrete_mac_profile;
-using testing::intel_integrated_profile;
+using mock::apple_silicon_profile;
+using mock::discrete_mac_profile;
+using mock::intel_integrated_profile;
 
 MetalMemoryModel build(const MetalDeviceInfo& info, const MetalDeviceOptions& options = {}) {
     auto model = build_metal_memory_model(info, options);
@@ -192,7 +192,7 @@ TEST(MetalMemoryModel, ErrorNames) {
 }
 
 TEST(MetalFunctionsTable, CompletenessIsChecked) {
-    testing::FakeMetal fake(apple_silicon_profile());
+    mock::FakeMetal fake(apple_silicon_profile());
     EXPECT_TRUE(is_complete(fake.functions()));
     MetalFunctions missing = fake.functions();
     missing.synchronize_ranges = nullptr;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include "defrag_replay.hpp"
 #include "trace.hpp"
@@ -30,8 +30,8 @@ std::string adversarial_trace(int rounds) {
     return text;
 }
 
-gpu_alloc::testing::DeviceProfile h100() {
-    auto p = gpu_alloc::testing::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
+gpu_alloc::mock::DeviceProfile h100() {
+    auto p = gpu_alloc::mock::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
     if (!p) std::abort();
     return std::move(*p);
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include "invariant_checker.hpp"
 #include "mock_replay.hpp"
@@ -68,7 +68,7 @@ TEST(Replay, NonCoherentMemoryAndSmallHeapsStayConsistent) {
     for (StrategyPolicy policy : all_policies) {
         for (const Trace* trace : {&churn, &streaming}) {
             SCOPED_TRACE(trace->name + " / " + std::string(policy_name(policy)));
-            testing::MockDevice device(props);
+            mock::MockDevice device(props);
             device.set_misuse_handler({});
             const CheckedRun c = replay_checked(device, *trace, props, config_for(props, policy));
             EXPECT_EQ(c.invariant_violations, 0u) << describe(c);
@@ -117,7 +117,7 @@ TEST(Replay, TraceThatLeavesBlocksLiveIsCleanedUp) {
     const auto profile = test::h100_profile();
     auto trace = parse_trace("gpu-alloc-trace 1\na 1 1000 256 buf device\na 2 5000 256 buf upload\nf 1\n", "leftover");
     ASSERT_TRUE(trace);
-    testing::MockDevice device(profile.properties);
+    mock::MockDevice device(profile.properties);
     device.set_misuse_handler({});
     const CheckedRun c = replay_checked(device, *trace, profile.properties,
                                         config_for(profile.properties, StrategyPolicy::automatic));
@@ -148,7 +148,7 @@ TEST(Replay, SnapshotAtThePeakShowsThePeak) {
 
 TEST(Replay, BaselineMedianAndPolicyNames) {
     const Trace trace = test::small_workload("small");
-    EXPECT_GT(baseline_timed<testing::MockMemory>(trace), 0.0);
+    EXPECT_GT(baseline_timed<mock::MockMemory>(trace), 0.0);
     EXPECT_EQ(median({}), 0.0);
     EXPECT_EQ(median({3.0, 1.0, 2.0}), 2.0);
     EXPECT_EQ(median({4.0, 1.0, 2.0, 3.0}), 2.5);

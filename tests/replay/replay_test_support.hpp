@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include "trace.hpp"
 #include "workloads.hpp"
@@ -69,17 +69,17 @@ inline CommandResult run_tool(const std::string& dir, const std::string& args) {
 }
 
 /// The H100 profile of the project.
-inline gpu_alloc::testing::DeviceProfile h100_profile() {
-    auto p = gpu_alloc::testing::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
+inline gpu_alloc::mock::DeviceProfile h100_profile() {
+    auto p = gpu_alloc::mock::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/nvidia-h100-vulkan.json");
     if (!p) ADD_FAILURE() << p.error().message;
-    return p ? std::move(*p) : gpu_alloc::testing::DeviceProfile{};
+    return p ? std::move(*p) : gpu_alloc::mock::DeviceProfile{};
 }
 
 /// The lavapipe profile of the project (one 2 GiB heap).
-inline gpu_alloc::testing::DeviceProfile lavapipe_profile() {
-    auto p = gpu_alloc::testing::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/lavapipe-vulkan.json");
+inline gpu_alloc::mock::DeviceProfile lavapipe_profile() {
+    auto p = gpu_alloc::mock::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/lavapipe-vulkan.json");
     if (!p) ADD_FAILURE() << p.error().message;
-    return p ? std::move(*p) : gpu_alloc::testing::DeviceProfile{};
+    return p ? std::move(*p) : gpu_alloc::mock::DeviceProfile{};
 }
 
 /// Standard workload `name` at `scale` (seed 1), parsed.

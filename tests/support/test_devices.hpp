@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 #include <gpu_alloc/types/properties.hpp>
 
 namespace gpu_alloc::test {
@@ -37,8 +37,8 @@ inline DeviceProperties constrained_device() {
     return p;
 }
 
-inline testing::DeviceProfile load_shipped_profile(const std::string& file) {
-    auto profile = testing::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/" + file);
+inline mock::DeviceProfile load_shipped_profile(const std::string& file) {
+    auto profile = mock::load_profile(std::string(GPU_ALLOC_PROFILE_DIR) + "/" + file);
     if (!profile) {
         std::fprintf(stderr, "cannot load %s: %s\n", file.c_str(), profile.error().message.c_str());
         std::abort();

@@ -6,18 +6,18 @@
 
 #include <gpu_alloc/defragmentation.hpp>
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include "replay.hpp"
 
 namespace gpu_alloc::replay {
 
-DefragReplay replay_with_defragmentation(const Trace& trace, const testing::DeviceProfile& profile,
+DefragReplay replay_with_defragmentation(const Trace& trace, const mock::DeviceProfile& profile,
                                          StrategyPolicy policy, std::uint64_t every) {
-    using Memory = testing::MockMemory;
+    using Memory = mock::MockMemory;
     DefragReplay out;
     out.every = every;
-    testing::MockDevice device(profile.properties);
+    mock::MockDevice device(profile.properties);
     GpuAllocator<Memory> allocator(profile.properties, config_for(profile.properties, policy));
     const std::uint32_t types = all_memory_types(profile.properties);
     std::unordered_map<std::uint64_t, MemoryBlock<Memory>> live;

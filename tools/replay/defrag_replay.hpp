@@ -9,7 +9,7 @@
 #include <string>
 
 #include <gpu_alloc/config.hpp>
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include "trace.hpp"
 
@@ -37,7 +37,7 @@ struct DefragReplay {
 
 /// Replays `trace` on a mock device of `profile` with defragmentation every
 /// `every` (> 0) operations.
-DefragReplay replay_with_defragmentation(const Trace& trace, const testing::DeviceProfile& profile,
+DefragReplay replay_with_defragmentation(const Trace& trace, const mock::DeviceProfile& profile,
                                          StrategyPolicy policy, std::uint64_t every);
 
 /// One table row per trace (a header line first when `header` is true).

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include "defrag_replay.hpp"
 #include "mock_replay.hpp"
@@ -67,7 +67,7 @@ int replay(const Options& o) {
     ReportHeader header;
     header.policy = std::string(policy_name(o.policy));
     header.runs = o.runs;
-    gpu_alloc::testing::DeviceProfile profile;
+    gpu_alloc::mock::DeviceProfile profile;
 #ifdef GPU_ALLOC_REPLAY_VULKAN
     std::unique_ptr<VulkanReplayDevice> vulkan;
     if (o.vulkan) {
@@ -84,7 +84,7 @@ int replay(const Options& o) {
 #endif
     if (!o.vulkan) {
         header.profile = o.profile.empty() ? default_profile_path() : o.profile;
-        auto loaded = gpu_alloc::testing::load_profile(header.profile);
+        auto loaded = gpu_alloc::mock::load_profile(header.profile);
         if (!loaded) {
             std::fprintf(stderr, "gpu-alloc-replay: %s\n", loaded.error().message.c_str());
             return exit_usage;

@@ -6,13 +6,13 @@
 #include <climits>
 #include <cstdio>
 
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 namespace gpu_alloc::replay {
 
 namespace {
 
-void configure(testing::MockDevice& device, const testing::DeviceProfile& profile) {
+void configure(mock::MockDevice& device, const mock::DeviceProfile& profile) {
     device.set_cost_model(profile.cost);
     device.set_misuse_handler({});  // recorded; replay_checked turns reports into violations
 }
@@ -26,16 +26,16 @@ bool readable(const std::string& path) {
 
 }  // namespace
 
-TraceMeasurement measure_on_mock(const Trace& trace, const testing::DeviceProfile& profile, StrategyPolicy policy,
+TraceMeasurement measure_on_mock(const Trace& trace, const mock::DeviceProfile& profile, StrategyPolicy policy,
                                  unsigned runs) {
-    testing::MockDevice device(profile.properties);
+    mock::MockDevice device(profile.properties);
     configure(device, profile);
     return measure_trace(device, trace, profile.properties, config_for(profile.properties, policy), runs);
 }
 
-AllocatorSnapshot snapshot_on_mock(const Trace& trace, const testing::DeviceProfile& profile, StrategyPolicy policy,
+AllocatorSnapshot snapshot_on_mock(const Trace& trace, const mock::DeviceProfile& profile, StrategyPolicy policy,
                                    std::uint64_t last_op) {
-    testing::MockDevice device(profile.properties);
+    mock::MockDevice device(profile.properties);
     configure(device, profile);
     return snapshot_after(device, trace, profile.properties, config_for(profile.properties, policy), last_op);
 }

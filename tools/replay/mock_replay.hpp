@@ -11,7 +11,7 @@
 #include <string>
 
 #include <gpu_alloc/snapshot.hpp>
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 
 #include "replay.hpp"
 #include "trace.hpp"
@@ -19,12 +19,12 @@
 namespace gpu_alloc::replay {
 
 /// The checked run and `runs` timed runs of `trace` on the profile's mock device.
-TraceMeasurement measure_on_mock(const Trace& trace, const testing::DeviceProfile& profile, StrategyPolicy policy,
+TraceMeasurement measure_on_mock(const Trace& trace, const mock::DeviceProfile& profile, StrategyPolicy policy,
                                  unsigned runs);
 
 /// The allocator's snapshot (blocks tracked) after trace.ops[0 .. last_op] on
 /// the profile's mock device.
-AllocatorSnapshot snapshot_on_mock(const Trace& trace, const testing::DeviceProfile& profile, StrategyPolicy policy,
+AllocatorSnapshot snapshot_on_mock(const Trace& trace, const mock::DeviceProfile& profile, StrategyPolicy policy,
                                    std::uint64_t last_op);
 
 /// Where the default profile (nvidia-h100-vulkan.json) is: beside an installed

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include <gpu_alloc/gpu_allocator.hpp>
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 int main() {
     using namespace gpu_alloc;
@@ -21,8 +21,8 @@ int main() {
     props.non_coherent_atom_size = 64;
     props.buffer_image_granularity = 1024;
 
-    gpu_alloc::testing::MockDevice device(props);
-    GpuAllocator<gpu_alloc::testing::MockMemory> allocator(props, Config::for_device(props));
+    gpu_alloc::mock::MockDevice device(props);
+    GpuAllocator<gpu_alloc::mock::MockMemory> allocator(props, Config::for_device(props));
 
     Request request;
     request.size = 1 << 20;

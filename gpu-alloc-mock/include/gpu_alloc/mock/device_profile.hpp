@@ -40,7 +40,7 @@
 #include <gpu_alloc/types/properties.hpp>
 #include <gpu_alloc/types/result.hpp>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 
 /// Why a profile was refused: what is wrong and where, e.g.
 /// "memory_types[2].heap: 7 is out of range (2 heaps)".
@@ -143,4 +143,4 @@ Result<DeviceProfile, ProfileError> parse_profile(std::string_view json_text);
 /// read, or the parse error prefixed with "<path>: ".
 Result<DeviceProfile, ProfileError> load_profile(const std::string& path);
 
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

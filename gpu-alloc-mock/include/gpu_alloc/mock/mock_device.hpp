@@ -29,7 +29,7 @@
 // serializes them. The misuse handler runs outside the lock, on the calling thread.
 //
 // Example:
-//   gpu_alloc::testing::MockDevice device(props);
+//   gpu_alloc::mock::MockDevice device(props);
 //   device.set_misuse_handler([](const auto& r) { ADD_FAILURE() << to_string(r.kind) << ": " << r.detail; });
 //   ... code under test ...
 //   EXPECT_EQ(device.live_object_count(), 0u);
@@ -46,14 +46,14 @@
 #include <string_view>
 #include <vector>
 
-#include <gpu_alloc/testing/device_profile.hpp>
+#include <gpu_alloc/mock/device_profile.hpp>
 #include <gpu_alloc/types/device.hpp>
 #include <gpu_alloc/types/errors.hpp>
 #include <gpu_alloc/types/flags.hpp>
 #include <gpu_alloc/types/properties.hpp>
 #include <gpu_alloc/types/result.hpp>
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 
 /// The MockDevice's memory handle. Ids are never reused and are unique across
 /// all MockDevice instances of the process (bits 40..63: the device's serial,
@@ -272,4 +272,4 @@ private:
 static_assert(MemoryDevice<MockDevice>);
 static_assert(MemoryDeviceWithBudget<MockDevice>);
 
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock

@@ -7,7 +7,7 @@
 // Host backing is reserved with mmap (VirtualAlloc on Windows) rather than
 // calloc: it is zero-filled and committed page by page as it is touched, and a
 // huge reservation fails cleanly instead of tripping a sanitizer's allocator.
-#include <gpu_alloc/testing/mock_device.hpp>
+#include <gpu_alloc/mock/mock_device.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +28,7 @@
 #include <sys/mman.h>
 #endif
 
-namespace gpu_alloc::testing {
+namespace gpu_alloc::mock {
 
 std::string_view to_string(MisuseKind kind) noexcept {
     switch (kind) {
@@ -616,4 +616,4 @@ void MockDevice::clear_faults() {
     state_->reset_heap_faults();
 }
 
-}  // namespace gpu_alloc::testing
+}  // namespace gpu_alloc::mock
