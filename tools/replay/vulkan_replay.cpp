@@ -4,7 +4,20 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GPU_ALLOC_REPLAY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define GPU_ALLOC_REPLAY_ASAN 1
+#endif
+#endif
+#if defined(GPU_ALLOC_REPLAY_ASAN) && defined(__linux__)
+#include <dlfcn.h>
+#include <link.h>
+#endif
 
 #include <vulkan/vulkan.h>
 
@@ -44,6 +57,35 @@ std::uint32_t major_minor(std::uint32_t version) {
 
 std::string vk_error(const char* call, VkResult r) { return std::string(call) + " failed (VkResult " + std::to_string(r) + ")"; }
 
+// Under AddressSanitizer (LeakSanitizer), keep every shared library the loader
+// has opened for the instance (the driver, what it links, any implicit layer)
+// loaded for the life of the process. The loader dlcloses them at
+// vkDestroyInstance; LeakSanitizer runs at exit, after that, and would report
+// what the driver keeps in its globals as leaks "from <unknown module>", which
+// no suppression by library name (tests/vulkan/lsan.supp) can match. Pinned,
+// the driver's globals stay mapped, so what they point to is reachable, and any
+// other leak inside those libraries keeps its module name; nothing is
+// suppressed, and leaks of the project's own code are reported as before. The
+// adapter's tests do the same (tests/vulkan/support/vulkan_context.cpp, by
+// library name, before the instance; here every library loaded once the
+// instance exists, whichever driver that is). Elsewhere a no-op.
+void keep_driver_libraries_loaded() {
+#if defined(GPU_ALLOC_REPLAY_ASAN) && defined(__linux__)
+    std::vector<std::string> names;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* out) {
+            if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0')
+                static_cast<std::vector<std::string>*>(out)->emplace_back(info->dlpi_name);
+            return 0;
+        },
+        &names);
+    // RTLD_NOLOAD: only libraries already loaded; RTLD_NODELETE: never unloaded.
+    // The handles are never closed. Done outside the iteration (which holds
+    // the dynamic linker's lock).
+    for (const std::string& name : names) (void)dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
+}
+
 }  // namespace
 
 VulkanReplayDevice::VulkanReplayDevice(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
@@ -70,6 +112,7 @@ Result<std::unique_ptr<VulkanReplayDevice>, std::string> VulkanReplayDevice::ope
         s->instance = VK_NULL_HANDLE;
         return unexpected(vk_error("vkCreateInstance", r));
     }
+    keep_driver_libraries_loaded();
 
     std::uint32_t count = 0;
     vkEnumeratePhysicalDevices(s->instance, &count, nullptr);

@@ -6,7 +6,10 @@
 // GPU_ALLOC_VK_DEVICE when that is set, otherwise discrete > integrated >
 // virtual > CPU; VK_EXT_memory_budget and bufferDeviceAddress are enabled when
 // offered. No validation layer: this is a benchmark (the adapter's own tests
-// run under the layer).
+// run under the layer). Built with AddressSanitizer, it keeps the libraries the
+// loader opened for the instance loaded until the process exits, so that
+// LeakSanitizer sees the driver's own allocations as reachable (see
+// vulkan_replay.cpp).
 //
 // What differs from the mock: the device's real vkAllocateMemory/vkFreeMemory
 // run inside the timed loop (that is their real cost, so the loops are timed
