@@ -1,7 +1,7 @@
 // Tests of the strict mock device: every misuse kind is caught (and nothing
 // else is reported), each injected fault fires exactly on the call asked for,
-// counters and budgets add up, mapped data persists, and concurrent use from a
-// few threads stays consistent.
+// counters and budgets add up, mapped data persists, concurrent use from a
+// few threads stays consistent, and overlapping calls on one object are caught.
 #include <gpu_alloc/mock/mock_device.hpp>
 
 // DynMemoryDeviceAdapter::restore memcpy's into the handle type; MockMemory is
@@ -16,12 +16,16 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <gpu_alloc/gpu_allocator.hpp>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -477,7 +481,7 @@ TEST(MockDeviceReportingDeathTest, AbortOnMisuse) {
 
 TEST(MockDeviceReporting, KindNamesAreDistinct) {
     std::set<std::string_view> names;
-    for (int k = 0; k <= static_cast<int>(MisuseKind::leak); ++k) {
+    for (int k = 0; k <= static_cast<int>(MisuseKind::concurrent_calls_on_object); ++k) {
         const std::string_view name = to_string(static_cast<MisuseKind>(k));
         EXPECT_FALSE(name.empty());
         EXPECT_NE(name, "unknown MisuseKind");
@@ -634,6 +638,72 @@ TEST_F(MockDeviceTest, FailNthCallHitsEveryStepInTurn) {
     EXPECT_TRUE(take().empty());
 }
 
+TEST_F(MockDeviceTest, FailEveryAllocationFailsThemAllUntilTurnedOff) {
+    device_.fail_every_allocation(true);
+    for (int i = 0; i < 5; ++i) {
+        auto r = device_.allocate_memory(info(KiB, i % 2 == 0 ? 0u : 1u));
+        ASSERT_FALSE(r.has_value()) << "allocation " << i;
+        EXPECT_EQ(r.error(), OutOfMemory::out_of_device_memory);
+    }
+    EXPECT_EQ(device_.calls().injected_failures, 5u);
+    EXPECT_EQ(device_.calls().allocate_failed, 5u);
+    EXPECT_EQ(device_.live_object_count(), 0u);
+    device_.fail_every_allocation(false);
+    MockMemory m = allocate(KiB, 0);
+    device_.deallocate_memory(m);
+    device_.fail_every_allocation(true);
+    device_.clear_faults();
+    m = allocate(KiB, 0);
+    device_.deallocate_memory(m);
+    EXPECT_EQ(device_.calls().injected_failures, 5u);
+    EXPECT_TRUE(take().empty()) << "an injected failure is not misuse";
+}
+
+void fail_on_misuse(const MisuseReport& r) { ADD_FAILURE() << to_string(r.kind) << ": " << r.detail; }
+
+// One failed device allocation never makes GpuAllocator::allocate fail (it
+// retries with smaller chunks, a dedicated object, the other types); failing
+// every device allocation does, and leaves nothing behind.
+TEST(MockDeviceFaults, FailEveryAllocationMakesTheAllocatorFail) {
+    const DeviceProperties props = test_properties();
+    Request request;
+    request.size = 64 * KiB;
+    request.alignment = 256;
+    request.memory_types = 0b1111;
+    request.usage = UsageFlags::upload;
+    request.kind = ResourceKind::linear;
+    {
+        MockDevice device(props);
+        device.set_misuse_handler(fail_on_misuse);
+        GpuAllocator<MockMemory> allocator(props, Config::for_device(props));
+        device.fail_nth_allocation(1);
+        auto block = allocator.allocate(device, request);
+        ASSERT_TRUE(block.has_value()) << "one injected failure is retried";
+        EXPECT_EQ(device.calls().injected_failures, 1u);
+        allocator.deallocate(device, std::move(*block));
+        allocator.cleanup(device);
+        EXPECT_EQ(device.live_object_count(), 0u);
+    }
+    {
+        MockDevice device(props);
+        device.set_misuse_handler(fail_on_misuse);
+        GpuAllocator<MockMemory> allocator(props, Config::for_device(props));
+        device.fail_every_allocation(true);
+        auto block = allocator.allocate(device, request);
+        ASSERT_FALSE(block.has_value());
+        EXPECT_EQ(block.error().kind, AllocationErrorKind::out_of_device_memory);
+        EXPECT_GE(device.calls().allocate, 2u) << "the allocator retries before giving up";
+        EXPECT_EQ(device.calls().injected_failures, device.calls().allocate);
+        EXPECT_EQ(device.live_object_count(), 0u);
+        device.fail_every_allocation(false);
+        block = allocator.allocate(device, request);
+        ASSERT_TRUE(block.has_value());
+        allocator.deallocate(device, std::move(*block));
+        allocator.cleanup(device);
+        EXPECT_EQ(device.live_object_count(), 0u);
+    }
+}
+
 TEST_F(MockDeviceTest, ClearFaultsDisarms) {
     device_.fail_nth_allocation(1);
     device_.fail_nth_map(1);
@@ -763,6 +833,183 @@ TEST(MockDeviceThreads, ConcurrentUseStaysConsistent) {
     EXPECT_EQ(c.map, static_cast<std::uint64_t>(threads / 2 * iterations));
     EXPECT_EQ(c.flush, c.map);
     EXPECT_EQ(device.live_bytes(0) + device.live_bytes(1), 0u);
+}
+
+// -- Overlapping calls on one object ------------------------------------------------
+//
+// The MemoryDevice contract: never two calls on the same memory object at once.
+// A first flush or invalidate runs on another thread and sleeps inside the
+// device (with its object marked in call) for long_delay_us; the test waits
+// until that call has done its bookkeeping (its call is counted) and then makes
+// a second call, which finds the mark unless it was held up for half a second.
+
+constexpr std::uint32_t long_delay_us = 500'000;
+
+MockDeviceOptions delayed() {
+    MockDeviceOptions options;
+    options.in_call_delay_us = long_delay_us;
+    return options;
+}
+
+// Runs `first` on a thread, waits until the device has counted it (calls().*count
+// reaches `before` + 1), runs `second` here, and joins.
+template <class First, class Second>
+void overlap(MockDevice& device, std::uint64_t MockCallCounts::*count, First first, Second second) {
+    const std::uint64_t before = device.calls().*count;
+    std::thread thread(first);
+    while (device.calls().*count == before) std::this_thread::yield();
+    second();
+    thread.join();
+}
+
+struct Recorder {
+    std::mutex mutex;
+    std::vector<MisuseReport> reports;
+    auto handler() {
+        return [this](const MisuseReport& r) {
+            std::lock_guard lock(mutex);
+            reports.push_back(r);
+        };
+    }
+    std::vector<MisuseKind> kinds() {
+        std::lock_guard lock(mutex);
+        std::vector<MisuseKind> out;
+        for (const auto& r : reports) out.push_back(r.kind);
+        return out;
+    }
+};
+
+TEST(MockDeviceOverlap, TwoFlushesOfOneObjectAtOnceAreReported) {
+    MockDevice device(test_properties(), delayed());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    const Range b{&m, 32 * KiB, KiB};  // another part of the same object: still the same object
+    overlap(
+        device, &MockCallCounts::flush, [&] { EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value()); },
+        [&] { EXPECT_TRUE(device.flush_memory_ranges({&b, 1}).has_value()); });
+    EXPECT_THAT(recorder.kinds(), ElementsAre(MisuseKind::concurrent_calls_on_object));
+    EXPECT_THAT(recorder.reports.at(0).detail, HasSubstr("flush_memory_ranges"));
+    EXPECT_THAT(recorder.reports.at(0).detail, HasSubstr("same time"));
+    // After both returned the object is free again: no report.
+    EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value());
+    device.unmap_memory(m);
+    device.deallocate_memory(m);
+    EXPECT_EQ(recorder.kinds().size(), 1u);
+}
+
+TEST(MockDeviceOverlap, FlushAndInvalidateOfOneObjectAtOnceAreReported) {
+    MockDevice device(test_properties(), delayed());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    overlap(
+        device, &MockCallCounts::invalidate,
+        [&] { EXPECT_TRUE(device.invalidate_memory_ranges({&a, 1}).has_value()); },
+        [&] { EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value()); });
+    EXPECT_THAT(recorder.kinds(), ElementsAre(MisuseKind::concurrent_calls_on_object));
+    device.unmap_memory(m);
+    device.deallocate_memory(m);
+}
+
+TEST(MockDeviceOverlap, UnmapDuringAFlushIsReported) {
+    MockDevice device(test_properties(), delayed());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    overlap(
+        device, &MockCallCounts::flush, [&] { EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value()); },
+        [&] { device.unmap_memory(m); });
+    EXPECT_THAT(recorder.kinds(), ElementsAre(MisuseKind::concurrent_calls_on_object));
+    EXPECT_THAT(recorder.reports.at(0).detail, HasSubstr("unmap_memory"));
+    device.deallocate_memory(m);
+}
+
+TEST(MockDeviceOverlap, DeallocateDuringAFlushIsReportedAndTheFlushReturnsSafely) {
+    MockDevice device(test_properties(), delayed());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    // The object is destroyed under the sleeping flush, which still holds its
+    // mark and drops it afterwards without touching freed memory.
+    overlap(
+        device, &MockCallCounts::flush, [&] { EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value()); },
+        [&] { device.deallocate_memory(m); });
+    EXPECT_THAT(recorder.kinds(),
+                ElementsAre(MisuseKind::deallocate_while_mapped, MisuseKind::concurrent_calls_on_object));
+    EXPECT_EQ(device.live_object_count(), 0u);
+}
+
+TEST(MockDeviceOverlap, FlushesOfDifferentObjectsAtOnceAreFine) {
+    MockDevice device(test_properties(), delayed());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    MockMemory n = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    ASSERT_TRUE(device.map_memory(n, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    const Range b{&n, 0, KiB};
+    const auto started = std::chrono::steady_clock::now();
+    overlap(
+        device, &MockCallCounts::flush, [&] { EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value()); },
+        [&] { EXPECT_TRUE(device.flush_memory_ranges({&b, 1}).has_value()); });
+    // Each flush slept for long_delay_us, at the same time rather than one after
+    // the other behind one lock: the calls really overlapped.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::microseconds(2 * long_delay_us));
+    device.unmap_memory(m);
+    device.unmap_memory(n);
+    device.deallocate_memory(m);
+    device.deallocate_memory(n);
+    EXPECT_TRUE(recorder.kinds().empty());
+}
+
+TEST(MockDeviceOverlap, OneCallNamingAnObjectTwiceIsNotAnOverlap) {
+    MockDeviceOptions options;
+    options.in_call_delay_us = 1000;
+    MockDevice device(test_properties(), options);
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range ranges[] = {{&m, 0, KiB}, {&m, 8 * KiB, KiB}, {&m, 0, 64 * KiB}};
+    EXPECT_TRUE(device.flush_memory_ranges(ranges).has_value());
+    EXPECT_TRUE(device.invalidate_memory_ranges(ranges).has_value());
+    device.unmap_memory(m);
+    device.deallocate_memory(m);
+    EXPECT_TRUE(recorder.kinds().empty());
+}
+
+// Without the option the calls do not sleep, and calls one after the other on
+// one object (from different threads) are of course fine.
+TEST(MockDeviceOverlap, SequentialCallsFromTwoThreadsAreFine) {
+    MockDevice device(test_properties());
+    Recorder recorder;
+    device.set_misuse_handler(recorder.handler());
+    MockMemory m = *device.allocate_memory(info(64 * KiB, 1));
+    ASSERT_TRUE(device.map_memory(m, 0, 64 * KiB).has_value());
+    const Range a{&m, 0, KiB};
+    std::mutex one_at_a_time;
+    auto flushes = [&] {
+        for (int i = 0; i < 500; ++i) {
+            std::lock_guard lock(one_at_a_time);
+            EXPECT_TRUE(device.flush_memory_ranges({&a, 1}).has_value());
+        }
+    };
+    std::thread t1(flushes), t2(flushes);
+    t1.join();
+    t2.join();
+    device.unmap_memory(m);
+    device.deallocate_memory(m);
+    EXPECT_TRUE(recorder.kinds().empty());
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 // Every public call takes the one mutex, does its checks and bookkeeping, and
 // collects the misuse it found; the reports are handed to the user's handler
 // only after the lock is released, so a handler may call back into the device.
+// Map, unmap, flush and invalidate also mark each object they touch "in call"
+// while they hold the lock, and drop the mark only when they return (flush and
+// invalidate after the optional in_call_delay_us sleep, outside the lock): a
+// second call that marks an object already marked overlaps the first one,
+// which the MemoryDevice contract forbids, and is reported.
 // Host backing is reserved with mmap (VirtualAlloc on Windows) rather than
 // calloc: it is zero-filled and committed page by page as it is touched, and a
 // huge reservation fails cleanly instead of tripping a sanitizer's allocator.
@@ -11,11 +16,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -50,6 +57,7 @@ std::string_view to_string(MisuseKind kind) noexcept {
         case MisuseKind::range_out_of_range: return "range_out_of_range";
         case MisuseKind::range_misaligned: return "range_misaligned";
         case MisuseKind::leak: return "leak";
+        case MisuseKind::concurrent_calls_on_object: return "concurrent_calls_on_object";
     }
     return "unknown MisuseKind";
 }
@@ -97,7 +105,13 @@ void print_misuse(const MisuseReport& report) {
 
 }  // namespace
 
+// How many calls are working on one object right now (0 or 1 when the contract
+// is kept). Shared: a call drops its mark after the lock is released, when the
+// object may already be gone (deallocated by an overlapping call, itself misuse).
+using InCallCount = std::atomic<std::uint32_t>;
+
 struct MockObject {
+    std::shared_ptr<InCallCount> in_call = std::make_shared<InCallCount>(0);
     std::uint64_t size = 0;
     std::uint32_t memory_type = 0;
     std::uint32_t heap = 0;
@@ -123,6 +137,21 @@ struct PendingReports {
             std::fprintf(stderr, "gpu_alloc MockDevice: aborting on misuse (MockDeviceOptions::abort_on_misuse)\n");
             std::abort();
         }
+    }
+};
+
+// The objects one call keeps marked in call; release() (or the destructor)
+// drops the marks, outside the lock.
+struct CallMarks {
+    std::vector<std::shared_ptr<InCallCount>> held;
+
+    CallMarks() = default;
+    CallMarks(const CallMarks&) = delete;
+    CallMarks& operator=(const CallMarks&) = delete;
+    ~CallMarks() { release(); }
+    void release() noexcept {
+        for (const auto& count : held) count->fetch_sub(1);
+        held.clear();
     }
 };
 
@@ -153,6 +182,7 @@ struct MockDeviceState {
     std::uint64_t fail_allocation_in = 0;
     std::uint64_t fail_map_in = 0;
     std::uint64_t fail_call_in = 0;
+    bool fail_every_allocation = false;
     double failure_probability = 0.0;
     std::mt19937_64 rng;
 
@@ -207,6 +237,26 @@ struct MockDeviceState {
         return nullptr;
     }
 
+    // Marks `object` in call for the call `op` (once per call, however many of
+    // its ranges name it); reports when another call has it marked.
+    void mark(PendingReports& pending, CallMarks& marks, MockMemory memory, const MockObject& object,
+              const std::string& op) {
+        for (const auto& held : marks.held)
+            if (held == object.in_call) return;
+        if (object.in_call->fetch_add(1) != 0)
+            report(pending, MisuseKind::concurrent_calls_on_object,
+                   op + ": " + name(memory) +
+                       " is in another call (map, unmap, flush or invalidate) at the same time; the "
+                       "MemoryDevice contract allows one call per memory object at a time");
+        marks.held.push_back(object.in_call);
+    }
+
+    // The optional sleep of flush/invalidate with their objects marked (outside the lock).
+    void in_call_delay() const {
+        if (options.in_call_delay_us != 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(options.in_call_delay_us));
+    }
+
     static bool tick(std::uint64_t& countdown) {
         if (countdown == 0) return false;
         return --countdown == 0;
@@ -225,7 +275,7 @@ struct MockDeviceState {
         return fail;
     }
 
-    void check_ranges(PendingReports& pending, std::span<const MappedMemoryRange<MockMemory>> ranges,
+    void check_ranges(PendingReports& pending, CallMarks& marks, std::span<const MappedMemoryRange<MockMemory>> ranges,
                       const char* op_name) {
         const std::uint64_t atom = props.non_coherent_atom_size;
         for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -237,6 +287,7 @@ struct MockDeviceState {
             }
             MockObject* object = find(pending, *range.memory, op, MisuseKind::use_after_free);
             if (object == nullptr) continue;
+            mark(pending, marks, *range.memory, *object, op_name);
             const std::string what = op + " (" + name(*range.memory) + ", offset " + std::to_string(range.offset) +
                                      ", size " + std::to_string(range.size) + ")";
             if (!object->mapped) {
@@ -318,7 +369,7 @@ Result<MockMemory, OutOfMemory> MockDevice::allocate_memory(const MemoryAllocate
     {
         std::lock_guard lock(s.mutex);
         ++s.counts.allocate;
-        const bool injected = s.inject(&s.fail_allocation_in);
+        const bool injected = s.inject(&s.fail_allocation_in) || s.fail_every_allocation;
         const std::string op = "allocate_memory(size " + std::to_string(info.size) + ", type " +
                                std::to_string(info.memory_type) + ")";
         const std::size_t misuse_before = pending.reports.size();
@@ -386,6 +437,11 @@ void MockDevice::deallocate_memory(MockMemory memory) {
             if (object->mapped)
                 s.report(pending, MisuseKind::deallocate_while_mapped,
                          op + ": " + s.name(memory) + " is still mapped (it is unmapped and destroyed)");
+            if (object->in_call->load() != 0)
+                s.report(pending, MisuseKind::concurrent_calls_on_object,
+                         op + ": " + s.name(memory) +
+                             " is in another call (map, unmap, flush or invalidate) at the same time (it is "
+                             "destroyed)");
             s.live_bytes[object->heap] -= object->size;
             s.modeled_us += s.cost.free_us(object->memory_type, object->size);
             detail::release_host_memory(object->backing, object->size);
@@ -399,6 +455,7 @@ Result<std::byte*, DeviceMapError> MockDevice::map_memory(const MockMemory& memo
                                                           std::uint64_t size) {
     detail::MockDeviceState& s = *state_;
     detail::PendingReports pending;
+    detail::CallMarks marks;
     Result<std::byte*, DeviceMapError> result = unexpected(DeviceMapError::map_failed);
     {
         std::lock_guard lock(s.mutex);
@@ -408,6 +465,7 @@ Result<std::byte*, DeviceMapError> MockDevice::map_memory(const MockMemory& memo
         detail::MockObject* object = s.find(pending, memory, op, MisuseKind::use_after_free);
         bool misuse = object == nullptr;
         if (object != nullptr) {
+            s.mark(pending, marks, memory, *object, "map_memory");
             const std::string what = op + ": " + s.name(memory);
             if (!contains(s.props.memory_types[object->memory_type].props, MemoryPropertyFlags::host_visible)) {
                 s.report(pending, MisuseKind::map_not_host_visible,
@@ -444,6 +502,7 @@ Result<std::byte*, DeviceMapError> MockDevice::map_memory(const MockMemory& memo
             }
         }
     }
+    marks.release();
     pending.deliver();
     return result;
 }
@@ -451,32 +510,38 @@ Result<std::byte*, DeviceMapError> MockDevice::map_memory(const MockMemory& memo
 void MockDevice::unmap_memory(const MockMemory& memory) {
     detail::MockDeviceState& s = *state_;
     detail::PendingReports pending;
+    detail::CallMarks marks;
     {
         std::lock_guard lock(s.mutex);
         ++s.counts.unmap;
         const std::string op = "unmap_memory";
         detail::MockObject* object = s.find(pending, memory, op, MisuseKind::use_after_free);
         if (object != nullptr) {
+            s.mark(pending, marks, memory, *object, op);
             if (!object->mapped) s.report(pending, MisuseKind::unmap_not_mapped, op + ": " + s.name(memory) + " is not mapped");
             object->mapped = false;
             object->map_offset = 0;
             object->map_size = 0;
         }
     }
+    marks.release();
     pending.deliver();
 }
 
 Result<void, OutOfMemory> MockDevice::flush_memory_ranges(std::span<const MappedMemoryRange<MockMemory>> ranges) {
     detail::MockDeviceState& s = *state_;
     detail::PendingReports pending;
+    detail::CallMarks marks;
     bool injected = false;
     {
         std::lock_guard lock(s.mutex);
         ++s.counts.flush;
         injected = s.inject(nullptr);
         if (injected) ++s.counts.injected_failures;
-        s.check_ranges(pending, ranges, "flush_memory_ranges");
+        s.check_ranges(pending, marks, ranges, "flush_memory_ranges");
     }
+    s.in_call_delay();
+    marks.release();
     pending.deliver();
     if (injected) return unexpected(OutOfMemory::out_of_host_memory);
     return {};
@@ -485,14 +550,17 @@ Result<void, OutOfMemory> MockDevice::flush_memory_ranges(std::span<const Mapped
 Result<void, OutOfMemory> MockDevice::invalidate_memory_ranges(std::span<const MappedMemoryRange<MockMemory>> ranges) {
     detail::MockDeviceState& s = *state_;
     detail::PendingReports pending;
+    detail::CallMarks marks;
     bool injected = false;
     {
         std::lock_guard lock(s.mutex);
         ++s.counts.invalidate;
         injected = s.inject(nullptr);
         if (injected) ++s.counts.injected_failures;
-        s.check_ranges(pending, ranges, "invalidate_memory_ranges");
+        s.check_ranges(pending, marks, ranges, "invalidate_memory_ranges");
     }
+    s.in_call_delay();
+    marks.release();
     pending.deliver();
     if (injected) return unexpected(OutOfMemory::out_of_host_memory);
     return {};
@@ -581,6 +649,11 @@ void MockDevice::fail_nth_allocation(std::uint64_t n) {
     state_->fail_allocation_in = n;
 }
 
+void MockDevice::fail_every_allocation(bool on) {
+    std::lock_guard lock(state_->mutex);
+    state_->fail_every_allocation = on;
+}
+
 void MockDevice::fail_nth_map(std::uint64_t n) {
     std::lock_guard lock(state_->mutex);
     state_->fail_map_in = n;
@@ -612,6 +685,7 @@ void MockDevice::clear_faults() {
     state_->fail_allocation_in = 0;
     state_->fail_map_in = 0;
     state_->fail_call_in = 0;
+    state_->fail_every_allocation = false;
     state_->failure_probability = 0.0;
     state_->reset_heap_faults();
 }

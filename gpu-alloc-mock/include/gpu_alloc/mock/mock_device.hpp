@@ -6,9 +6,10 @@
 // working like a lenient driver would: double free, memory from another device,
 // zero or oversized allocations, too many live objects, mapping memory that is
 // not host-visible or already mapped, flushing unmapped memory or ranges that
-// break the non-coherent atom rule, deallocating while mapped, and leaks at
-// destruction. Shortages are not misuse: an allocation that does not fit in its
-// heap fails with OutOfMemory::out_of_device_memory, as on a real device.
+// break the non-coherent atom rule, deallocating while mapped, two calls on
+// the same memory object at once, and leaks at destruction. Shortages are not
+// misuse: an allocation that does not fit in its heap fails with
+// OutOfMemory::out_of_device_memory, as on a real device.
 //
 // Misuse is recorded (misuse_reports()) and passed to a handler (stderr by
 // default; a test sets one that calls ADD_FAILURE). Misuse a real driver would
@@ -25,8 +26,16 @@
 // at run time) lets a test drive every error path. A CostModel from a device
 // profile gives modeled driver time per allocation (modeled_device_us()).
 //
-// Thread safety: every member function may be called from any thread; one mutex
-// serializes them. The misuse handler runs outside the lock, on the calling thread.
+// Thread safety: every member function may be called from any thread. One mutex
+// guards the bookkeeping (objects, counters, reports), held only while a call
+// does its checks and updates, not for the whole call: map, unmap, flush and
+// invalidate keep each object they touch marked "in call" (an atomic count per
+// object) from their bookkeeping until they return, and a call that finds an
+// object already marked reports MisuseKind::concurrent_calls_on_object (the
+// contract allows one operation per memory object at a time; calls on
+// different objects may overlap freely). MockDeviceOptions::in_call_delay_us
+// widens that window of flush and invalidate for tests. The misuse handler runs outside the lock, on
+// the calling thread.
 //
 // Example:
 //   gpu_alloc::mock::MockDevice device(props);
@@ -85,6 +94,9 @@ enum class MisuseKind : std::uint8_t {
     range_out_of_range,          ///< flush/invalidate range not inside the mapped range
     range_misaligned,            ///< non-coherent range offset/size not multiples of the atom
     leak,                        ///< an object still alive when the device is destroyed
+    /// map/unmap/flush/invalidate/deallocate of an object while another of these
+    /// calls on the same object is still in progress (on another thread)
+    concurrent_calls_on_object,
 };
 
 /// "double_free", "leak", ... (the enumerator's name).
@@ -109,6 +121,13 @@ struct MockDeviceOptions {
     /// Injected allocation failures return out_of_host_memory instead of
     /// out_of_device_memory.
     bool inject_host_oom = false;
+    /// Microseconds that flush_memory_ranges and invalidate_memory_ranges sleep
+    /// after their bookkeeping, with the lock released and their objects still
+    /// marked in call: a test that wants to see overlapping calls on one object
+    /// (MisuseKind::concurrent_calls_on_object) sets a few hundred or more.
+    /// 0 (the default): no sleep; overlaps are still detected, but only the rare
+    /// ones that hit the short window after the lock.
+    std::uint32_t in_call_delay_us = 0;
 };
 
 /// How often each operation was called. Every call counts, including calls
@@ -174,7 +193,8 @@ public:
     Result<Memory, OutOfMemory> allocate_memory(const MemoryAllocateInfo& info);
     /// Destroys an object. Misuse (reported, nothing else happens): unknown,
     /// foreign or already deallocated memory. Deallocating a mapped object is
-    /// reported and then unmaps and destroys it.
+    /// reported and then unmaps and destroys it; so is deallocating an object
+    /// while another call on it is in progress (concurrent_calls_on_object).
     void deallocate_memory(Memory memory);
     /// Maps [offset, offset + size); returns the host address of `offset`. The
     /// bytes are zero until written and persist until the object is deallocated.
@@ -182,6 +202,8 @@ public:
     /// already mapped, size 0 or range not inside the object.
     /// Errors: map_failed when injected; out_of_host_memory when the host
     /// memory cannot be reserved.
+    /// Map, unmap, flush and invalidate also report (only) a call on an object
+    /// that another of these calls is still working on: concurrent_calls_on_object.
     Result<std::byte*, DeviceMapError> map_memory(const Memory& memory, std::uint64_t offset, std::uint64_t size);
     /// Unmaps. Misuse (reported only): bad handle, not mapped.
     void unmap_memory(const Memory& memory);
@@ -234,14 +256,23 @@ public:
     void set_cost_model(CostModel cost);
 
     // -- Fault injection ------------------------------------------------------------
-    // Counts start at the call that arms them; each armed fault fires once. An
-    // injected failure counts in calls().injected_failures and is not misuse.
-    // A call counts even when it is misuse.
+    // Counts start at the call that arms them; each armed fault fires once
+    // (fail_every_allocation: until turned off). An injected failure counts in
+    // calls().injected_failures and is not misuse. A call counts even when it
+    // is misuse.
 
     /// The n-th allocate_memory call from now (1 = the next one) fails with
     /// out_of_device_memory (out_of_host_memory with options.inject_host_oom).
     /// n = 0 disarms.
     void fail_nth_allocation(std::uint64_t n);
+    /// From now on (on = true) every allocate_memory call fails with
+    /// out_of_device_memory (out_of_host_memory with options.inject_host_oom),
+    /// until fail_every_allocation(false) or clear_faults(). Unlike
+    /// fail_nth_allocation, this makes GpuAllocator::allocate itself fail: one
+    /// failed device allocation never does, because the allocator retries with
+    /// smaller chunks, a dedicated object and the other suitable memory types.
+    /// Each failed call counts as an injected failure.
+    void fail_every_allocation(bool on);
     /// The n-th map_memory call from now fails with DeviceMapError::map_failed. n = 0 disarms.
     void fail_nth_map(std::uint64_t n);
     /// The n-th fallible call from now (allocate, map, flush, invalidate) fails,
@@ -259,8 +290,8 @@ public:
     /// fail with out_of_device_memory. Live objects stay. Ignored for a heap out
     /// of range.
     void set_heap_size_limit(std::uint32_t heap, std::uint64_t bytes);
-    /// Disarms every injected fault, turns random failures off, and restores the
-    /// heap budgets and sizes.
+    /// Disarms every injected fault (fail_every_allocation included), turns random
+    /// failures off, and restores the heap budgets and sizes.
     void clear_faults();
 
 private:

@@ -5,6 +5,14 @@
 // wraps any MemoryDevice whose handle fits in 64 bits and is trivially copyable
 // (VkDeviceMemory, ID3D12Heap*, an id<MTLHeap>, an index). One virtual call per
 // device operation costs nothing next to the driver call behind it.
+//
+// A flush/invalidate range whose `memory` is null names no memory object: it
+// breaks the contract of device.hpp ("each object mapped"), and there is
+// nothing to flush in it. DynMemoryDeviceAdapter skips such ranges (it never
+// dereferences them) and forwards the others; when every range is null it
+// does not call the wrapped device at all and succeeds. The call's error values stay
+// those of the wrapped device (OutOfMemory has no "bad range"), like a
+// driver's, for which such a range is undefined behaviour.
 #pragma once
 
 #include <bit>
@@ -74,9 +82,11 @@ public:
         return device_.map_memory(restore(memory), offset, size);
     }
     void unmap_memory(const Memory& memory) override { device_.unmap_memory(restore(memory)); }
+    /// Forwards the ranges whose memory is not null (see the top of this file).
     Result<void, OutOfMemory> flush_memory_ranges(std::span<const MappedMemoryRange<Memory>> ranges) override {
         return forward_ranges(ranges, [this](auto inner) { return device_.flush_memory_ranges(inner); });
     }
+    /// Forwards the ranges whose memory is not null (see the top of this file).
     Result<void, OutOfMemory> invalidate_memory_ranges(std::span<const MappedMemoryRange<Memory>> ranges) override {
         return forward_ranges(ranges, [this](auto inner) { return device_.invalidate_memory_ranges(inner); });
     }
@@ -86,8 +96,9 @@ public:
     }
 
 private:
-    // Translates the ranges into the wrapped device's handle type. Small batches
-    // stay on the stack; larger ones need a vector.
+    // Translates the ranges into the wrapped device's handle type, leaving out
+    // those without memory. Small batches stay on the stack; larger ones need a
+    // vector.
     template <class Call>
     Result<void, OutOfMemory> forward_ranges(std::span<const MappedMemoryRange<Memory>> ranges, Call call) {
         constexpr std::size_t inline_count = 8;
@@ -103,11 +114,15 @@ private:
             handles = handles_heap.data();
             inner = ranges_heap.data();
         }
-        for (std::size_t i = 0; i < ranges.size(); ++i) {
-            handles[i] = restore(*ranges[i].memory);
-            inner[i] = {&handles[i], ranges[i].offset, ranges[i].size};
+        std::size_t count = 0;
+        for (const MappedMemoryRange<Memory>& range : ranges) {
+            if (range.memory == nullptr) continue;
+            handles[count] = restore(*range.memory);
+            inner[count] = {&handles[count], range.offset, range.size};
+            ++count;
         }
-        return call(std::span<const MappedMemoryRange<Inner>>(inner, ranges.size()));
+        if (count == 0 && !ranges.empty()) return {};  // every range was null
+        return call(std::span<const MappedMemoryRange<Inner>>(inner, count));
     }
 
     D& device_;
