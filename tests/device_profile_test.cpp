@@ -7,9 +7,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace gpu_alloc::mock {
 namespace {
@@ -214,6 +217,104 @@ TEST(CostModel, SinglePointCurveClampsAndScales) {
     EXPECT_DOUBLE_EQ(model.allocate_us(0, 1), 100.0);
     EXPECT_DOUBLE_EQ(model.allocate_us(0, 3 << 20), 300.0);
     EXPECT_DOUBLE_EQ(model.free_us(0, 2 << 20), 100.0);
+}
+
+// Every size a cost can be asked for, up to 2^64 - 1: each power of two and its
+// neighbours.
+std::vector<std::uint64_t> every_size_class() {
+    std::vector<std::uint64_t> sizes{0, 1, 2, 3};
+    for (int bit = 2; bit < 64; ++bit) {
+        const std::uint64_t p = std::uint64_t{1} << bit;
+        sizes.insert(sizes.end(), {p - 1, p, p + 1});
+    }
+    sizes.push_back(~std::uint64_t{0});
+    return sizes;
+}
+
+// Whether every cost of every type (and one past the last) is finite, >= 0 and
+// within CostModel::max_cost_us; the first failure is added to the test.
+void expect_bounded(const CostModel& model, std::uint32_t type_count) {
+    for (std::uint32_t t = 0; t <= type_count; ++t) {
+        for (std::uint64_t size : every_size_class()) {
+            const double a = model.allocate_us(t, size);
+            const double f = model.free_us(t, size);
+            const bool ok = std::isfinite(a) && a >= 0.0 && a <= CostModel::max_cost_us && std::isfinite(f) &&
+                            f >= 0.0 && f <= CostModel::max_cost_us;
+            if (!ok) {
+                ADD_FAILURE() << "type " << t << ", size " << size << ": allocate " << a << " us, free " << f << " us";
+                return;
+            }
+        }
+    }
+    EXPECT_TRUE(std::isfinite(model.free_to_allocate_ratio()));
+}
+
+DeviceProperties two_types() {
+    DeviceProperties props;
+    props.memory_heaps = {{1 << 24, MemoryHeapFlags::device_local}};
+    props.memory_types = {{0, MemoryPropertyFlags::device_local},
+                          {0, MemoryPropertyFlags::device_local | MemoryPropertyFlags::host_visible |
+                                  MemoryPropertyFlags::host_coherent}};
+    return props;
+}
+
+// The two profiles the fuzz target found (tests/fuzz/corpus/profile/regression-*):
+// a 1e308 us measurement (extrapolated to a large size: inf) and a 1e-320 us
+// allocate cost (free / allocate: inf, and 0 * inf: NaN). parse_profile refuses
+// both, naming the field.
+TEST(DeviceProfile, CostsThatWouldOverflowTheModelAreRefused) {
+    auto measured = [](const std::string& allocate, const std::string& free) {
+        std::string text = valid_profile;
+        text.insert(text.rfind('}'), R"(, "measured_vkAllocateMemory_median_us": )" + allocate +
+                                         R"(, "measured_vkFreeMemory_median_us": )" + free);
+        return text;
+    };
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "1": 1e308 } })", R"({ "type0": { "1": 1 } })")),
+                HasSubstr("measured_vkAllocateMemory_median_us.type0.1: 1e+308 microseconds is out of range"));
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "1": 1 } })", R"({ "type1_x": { "1GiB": 1e308 } })")),
+                HasSubstr("measured_vkFreeMemory_median_us.type1_x.1GiB: 1e+308 microseconds is out of range"));
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "64KiB": 1e-320 } })", R"({ "type0": { "64KiB": 1 } })")),
+                HasSubstr("measured_vkAllocateMemory_median_us.type0.64KiB: "));
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "64KiB": 1e-320 } })", R"({ "type0": { "64KiB": 1 } })")),
+                HasSubstr("microseconds is out of range (0, or 0.001 to 1e9"));
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "1": 1000000001 } })", R"({})")), HasSubstr("out of range"));
+    EXPECT_THAT(error_of(measured(R"({ "type0": { "1": 0.0009 } })", R"({})")), HasSubstr("out of range"));
+
+    // The bounds themselves, and 0, are accepted; the model stays finite for every size.
+    auto r = parse_profile(measured(R"({ "type0": { "1": 1e9 }, "type2": { "1": 0.001 } })",
+                                    R"({ "type2": { "1": 1e9 }, "type0": { "1": 0 } })"));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    expect_bounded(r->cost, 3);
+    EXPECT_DOUBLE_EQ(r->cost.allocate_us(0, 1), 1e9);
+    EXPECT_LT(r->cost.allocate_us(0, ~std::uint64_t{0}), CostModel::max_cost_us);  // not even clamped
+}
+
+// The same inputs given to the model directly (which parse_profile would have
+// refused): it bounds every cost instead of answering inf or NaN.
+TEST(CostModel, EveryCostIsFiniteWhateverTheMeasurements) {
+    const DeviceProperties props = two_types();
+    const CostModel huge = CostModel::from_measurements(props, {{{1, 1e308}}}, {{{1, 1e308}}});
+    expect_bounded(huge, 2);
+    EXPECT_EQ(huge.allocate_us(0, ~std::uint64_t{0}), CostModel::max_cost_us);
+    EXPECT_EQ(huge.free_us(1, ~std::uint64_t{0}), CostModel::max_cost_us);
+
+    const CostModel tiny = CostModel::from_measurements(props, {{{65536, 1e-320}}}, {{{65536, 1.0}}});
+    expect_bounded(tiny, 2);
+    EXPECT_DOUBLE_EQ(tiny.free_us(0, 65536), 1.0);
+
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const CostModel broken =
+        CostModel::from_measurements(props, {{{1, inf}, {2, nan}}, {{4096, -5.0}}}, {{{1, nan}}, {{1, inf}}});
+    expect_bounded(broken, 2);
+    EXPECT_EQ(broken.allocate_us(0, 1), CostModel::max_cost_us);
+    EXPECT_EQ(broken.allocate_us(1, 4096), 0.0);
+
+    // Several huge ratios: their mean does not overflow either.
+    const CostModel ratios = CostModel::from_measurements(
+        props, {{{1, 1e-300}, {2, 1e-300}, {3, 1e-300}}}, {{{1, 1e300}, {2, 1e300}, {3, 1e300}}});
+    expect_bounded(ratios, 2);
+    EXPECT_EQ(ratios.free_to_allocate_ratio(), CostModel::max_cost_us);
 }
 
 TEST(DeviceProfile, MeasurementKeysAcceptPlainBytesAndUnits) {

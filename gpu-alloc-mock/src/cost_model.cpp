@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 namespace gpu_alloc::mock {
@@ -13,17 +14,25 @@ namespace {
 
 // -- Cost model helpers ------------------------------------------------------------
 
+// Into [0, max_cost_us]; NaN -> 0. Every cost the model answers goes through here.
+double bounded(double us) noexcept {
+    if (!(us > 0.0)) return 0.0;  // NaN, negative, zero
+    return std::min(us, CostModel::max_cost_us);
+}
+
 double evaluate(const std::vector<CostPoint>& curve, std::uint64_t size) noexcept {
     if (curve.empty()) return 0.0;
     if (size <= curve.front().size) return curve.front().us;
     const CostPoint& last = curve.back();
-    if (size >= last.size) return last.us * (static_cast<double>(size) / static_cast<double>(last.size));
+    // Points are within max_cost_us and the size ratio below 2^64: the product
+    // is finite (at most ~2e49) and then bounded.
+    if (size >= last.size) return bounded(last.us * (static_cast<double>(size) / static_cast<double>(last.size)));
     auto upper = std::upper_bound(curve.begin(), curve.end(), size,
                                   [](std::uint64_t s, const CostPoint& p) { return s < p.size; });
     const CostPoint& hi = *upper;
     const CostPoint& lo = *(upper - 1);
     const double t = static_cast<double>(size - lo.size) / static_cast<double>(hi.size - lo.size);
-    return lo.us + t * (hi.us - lo.us);
+    return bounded(lo.us + t * (hi.us - lo.us));
 }
 
 // For each type, the measured type it takes its curve from (itself when measured),
@@ -74,6 +83,9 @@ CostModel CostModel::from_measurements(const DeviceProperties& props, std::vecto
     const std::size_t n = props.memory_types.size();
     allocate.resize(std::max(allocate.size(), n));
     free.resize(std::max(free.size(), n));
+    for (auto* table : {&allocate, &free})
+        for (auto& curve : *table)
+            for (CostPoint& p : curve) p.us = detail::bounded(p.us);
     auto by_size = [](const CostPoint& a, const CostPoint& b) { return a.size < b.size; };
     for (auto& curve : allocate) std::sort(curve.begin(), curve.end(), by_size);
     for (auto& curve : free) std::sort(curve.begin(), curve.end(), by_size);
@@ -88,20 +100,24 @@ CostModel CostModel::from_measurements(const DeviceProperties& props, std::vecto
     }
     if (!detail::any_measured(free)) return model;
 
-    // The ratio free / allocate, averaged over the free points of types measured both ways.
-    double ratio_sum = 0.0;
+    // The ratio free / allocate, averaged over the free points of types measured
+    // both ways. One ratio over a tiny allocate cost can be huge (1 / 1e-320 is
+    // inf): each is bounded, and the mean is kept as a running mean, which
+    // cannot overflow.
+    double ratio_mean = 0.0;
     std::size_t ratio_count = 0;
     for (std::size_t t = 0; t < n; ++t) {
         if (free[t].empty() || allocate[t].empty()) continue;
         for (const CostPoint& p : free[t]) {
             const double a = detail::evaluate(allocate[t], p.size);
             if (a <= 0.0) continue;
-            ratio_sum += p.us / a;
+            const double ratio = detail::bounded(p.us / a);
             ++ratio_count;
+            ratio_mean += (ratio - ratio_mean) / static_cast<double>(ratio_count);
         }
     }
     const bool have_ratio = ratio_count > 0;
-    if (have_ratio) model.free_ratio_ = ratio_sum / static_cast<double>(ratio_count);
+    if (have_ratio) model.free_ratio_ = detail::bounded(ratio_mean);
 
     const std::vector<int> free_sources = detail::resolve_sources(props, free);
     model.free_curves_.resize(n);
@@ -125,7 +141,7 @@ double CostModel::allocate_us(std::uint32_t memory_type, std::uint64_t size) con
 
 double CostModel::free_us(std::uint32_t memory_type, std::uint64_t size) const noexcept {
     if (memory_type >= free_curves_.size()) return 0.0;
-    if (free_from_allocate_[memory_type]) return allocate_us(memory_type, size) * free_ratio_;
+    if (free_from_allocate_[memory_type]) return detail::bounded(allocate_us(memory_type, size) * free_ratio_);
     return detail::evaluate(free_curves_[memory_type], size);
 }
 

@@ -312,6 +312,12 @@ Result<std::vector<std::vector<CostPoint>>, ProfileError> read_measurements(cons
             const double value = us.get<double>();
             if (!std::isfinite(value) || value < 0.0)
                 return fail(point_path + ": " + us.dump() + " is not a duration (finite, >= 0)");
+            // Bounds that keep every modeled cost finite (CostModel): a huge cost
+            // extrapolated to a huge size, or a free/allocate ratio over a
+            // subnormal allocate cost, would overflow.
+            if (value > CostModel::max_measured_us || (value != 0.0 && value < CostModel::min_measured_us))
+                return fail(point_path + ": " + us.dump() +
+                            " microseconds is out of range (0, or 0.001 to 1e9: a nanosecond to about 17 minutes)");
             for (const CostPoint& p : out[type])
                 if (p.size == size) return fail(point_path + ": size " + std::to_string(size) + " is measured twice");
             out[type].push_back(CostPoint{size, value});

@@ -3,7 +3,9 @@
 // Whatever the bytes, parse_profile returns (never aborts, never reads out of
 // bounds), and an error carries a message. A profile it accepts must be one the
 // rest of the project can use: its properties satisfy is_valid(), its cost
-// model answers finite, non-negative costs, and a MockDevice built from it
+// model answers finite, non-negative costs for every size up to 2^64 - 1
+// (corpus/profile/regression-*.json: a 1e308 us and a 1e-320 us measurement
+// once gave inf and NaN), and a MockDevice built from it
 // serves a GpuAllocator that allocates, maps (when host visible) and frees a
 // small block in every memory type without misuse and without leaking.
 #include <cmath>
@@ -23,11 +25,19 @@ using Memory = gpu_alloc::mock::MockMemory;
 void exercise(const gpu_alloc::mock::DeviceProfile& profile) {
     const DeviceProperties& props = profile.properties;
     GPU_ALLOC_FUZZ_CHECK(is_valid(props));
-    for (std::uint32_t t = 0; t < props.memory_types.size(); ++t) {
-        for (std::uint64_t size : {std::uint64_t{1}, std::uint64_t{65536}, std::uint64_t{1} << 30}) {
-            const double a = profile.cost.allocate_us(t, size);
-            const double f = profile.cost.free_us(t, size);
-            GPU_ALLOC_FUZZ_CHECK(std::isfinite(a) && a >= 0.0 && std::isfinite(f) && f >= 0.0);
+    // Every modeled cost is finite, >= 0 and bounded, for every size up to
+    // 2^64 - 1: each power of two and its neighbours (the curves are linear
+    // between and beyond their points), in every type and one past the last.
+    GPU_ALLOC_FUZZ_CHECK(std::isfinite(profile.cost.free_to_allocate_ratio()));
+    for (std::uint32_t t = 0; t <= props.memory_types.size(); ++t) {
+        for (int bit = 0; bit <= 64; ++bit) {
+            const std::uint64_t p = bit == 64 ? ~std::uint64_t{0} : std::uint64_t{1} << bit;
+            for (std::uint64_t size : {p - 1, p, p + (bit == 64 ? 0 : 1)}) {
+                const double a = profile.cost.allocate_us(t, size);
+                const double f = profile.cost.free_us(t, size);
+                GPU_ALLOC_FUZZ_CHECK(std::isfinite(a) && a >= 0.0 && a <= gpu_alloc::mock::CostModel::max_cost_us);
+                GPU_ALLOC_FUZZ_CHECK(std::isfinite(f) && f >= 0.0 && f <= gpu_alloc::mock::CostModel::max_cost_us);
+            }
         }
     }
     gpu_alloc::mock::MockDeviceOptions options;

@@ -26,8 +26,9 @@
 //     "buffer_image_granularity": 1024,                         required, power of two
 //     "buffer_device_address": true,                            required, bool
 //     "extensions": ["VK_EXT_memory_budget"],                   optional, strings
-//     "measured_vkAllocateMemory_median_us": {                  optional, see CostModel
-//         "type1_device_local": { "64KiB": 263, "1MiB": 296 } },
+//     "measured_vkAllocateMemory_median_us": {                  optional, see CostModel;
+//         "type1_device_local": { "64KiB": 263, "1MiB": 296 } },  microseconds: 0, or
+//                                                               0.001 (1 ns) to 1e9 (~17 min)
 //     "measured_vkFreeMemory_median_us": { ... }                optional, same shape
 //   }
 #pragma once
@@ -78,8 +79,22 @@ struct CostPoint {
 ///   is borrowed like the allocate curve, from the types with free measurements.
 ///
 /// A model without any measurement is empty(): every cost is 0.
+///
+/// Every cost it answers is finite, >= 0 and at most max_cost_us, for every
+/// size up to 2^64 - 1 (so a sum of costs over any number of calls stays
+/// finite too). A profile's measurements, limited to [min_measured_us,
+/// max_measured_us] by parse_profile, never reach that bound; the model clamps
+/// what would exceed it (a curve given to from_measurements directly, an
+/// extrapolation, a free/allocate ratio over a tiny allocate cost).
 class CostModel {
 public:
+    /// The smallest non-zero measured cost a profile may give: a nanosecond.
+    static constexpr double min_measured_us = 1e-3;
+    /// The largest measured cost a profile may give: 1e9 us, about 17 minutes.
+    static constexpr double max_measured_us = 1e9;
+    /// The most any modeled cost can be (about 3e16 years).
+    static constexpr double max_cost_us = 1e30;
+
     /// The empty model: every cost is 0.
     CostModel() = default;
 
@@ -87,9 +102,10 @@ public:
     /// `allocate[i]` / `free[i]` are the measured points of memory type i, in any
     /// order (an empty vector: not measured); the vectors may be shorter than the
     /// type count (the missing types are unmeasured).
-    /// Requires: is_valid(props); every size > 0 and distinct within a type; every
-    /// cost finite and >= 0; at most props.memory_types.size() entries each.
-    /// (parse_profile checks all of this before it calls here.)
+    /// Requires: is_valid(props); every size > 0 and distinct within a type; at
+    /// most props.memory_types.size() entries each. (parse_profile checks all of
+    /// this before it calls here.) A cost that is not finite or outside
+    /// [0, max_cost_us] is clamped into it (NaN counts as 0).
     static CostModel from_measurements(const DeviceProperties& props,
                                        std::vector<std::vector<CostPoint>> allocate,
                                        std::vector<std::vector<CostPoint>> free);
@@ -130,12 +146,15 @@ struct DeviceProfile {
 };
 
 /// Parses a profile from JSON text (format at the top of this file).
-/// Returns: the profile; its properties satisfy is_valid().
+/// Returns: the profile; its properties satisfy is_valid(), and its cost model
+/// answers finite costs (see CostModel).
 /// Errors: ProfileError naming the field and the problem, for malformed JSON, a
 /// missing required field, a value of the wrong type or out of range, an unknown
 /// flag or property name, a limit that is not a power of two, a malformed
 /// measurement key ("type<N>_...", sizes "64KiB", "1MiB", "16MiB", "1GiB", or
-/// plain bytes). Never aborts, whatever the input.
+/// plain bytes), a measured cost that is negative, not finite, or neither 0 nor
+/// within [CostModel::min_measured_us, CostModel::max_measured_us] (such as
+/// 1e308, or 1e-320). Never aborts, whatever the input.
 Result<DeviceProfile, ProfileError> parse_profile(std::string_view json_text);
 
 /// Reads the file at `path` and parses it with parse_profile.
