@@ -1,5 +1,5 @@
-// Cost and effect of defragmentation on the adversarial workload, on
-// the mock device: fill with small blocks, free every other, allocate larger
+// Cost and effect of defragmentation on the adversarial workload of
+// docs/defragmentation.md, on the mock device: fill with small blocks, free every other, allocate larger
 // ones, repeat. Timed: planning and applying every pass until done (the copies
 // themselves are the caller's, on the GPU, and not part of it). Counters: device
 // objects and overhead ((reserved - requested) / requested) before and after.

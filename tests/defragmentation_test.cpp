@@ -397,8 +397,8 @@ TEST_F(Fixture, TrackedSnapshotFollowsTheMoves) {
     EXPECT_EQ(allocator->totals().block_count, live.size());
 }
 
-// The adversarial workload: fill with small blocks, free every other,
-// allocate larger ones, repeat. Defragmentation must bring the overhead
+// The adversarial workload (docs/defragmentation.md): fill with small blocks,
+// free every other, allocate larger ones, repeat. Defragmentation must bring the overhead
 // (reserved - requested) within 10% of the live bytes with fewer device objects.
 TEST_F(Fixture, AdversarialWorkloadOverheadWithinTenPercent) {
     make();

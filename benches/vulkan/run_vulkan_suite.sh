@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Vulkan adapter's test binaries and the buffer benchmark on whatever
-# Vulkan device the machine has: lavapipe here, an NVIDIA H100 through the
-# device tool (see docs/vulkan.md, "On a real GPU"). The binaries are the ones
-# built here (x86-64, no dependency beyond libvulkan.so.1 and libstdc++), copied
-# into BIN_DIR. The validation layer is used where installed.
+# Vulkan device the machine has: lavapipe on a machine without a GPU, or a real
+# GPU such as an NVIDIA H100 (see docs/vulkan.md, "On a real GPU"). The
+# binaries are built on any x86-64 Linux machine (they need nothing beyond
+# libvulkan.so.1 and libstdc++) and copied into BIN_DIR, so that the GPU
+# machine needs no compiler. The validation layer is used where installed.
 #
 # usage: run_vulkan_suite.sh BIN_DIR OUT_DIR [COUNT [SEED]]
 # writes OUT_DIR/vulkan-tests.log (every test's output) and OUT_DIR/bench.txt

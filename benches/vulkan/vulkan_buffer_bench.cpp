@@ -1,4 +1,4 @@
-// The buffer benchmark of issue 4: create + allocate + bind N storage buffers
+// The Vulkan buffer benchmark (docs/vulkan.md, docs/benchmarks.md): create + allocate + bind N storage buffers
 // of log-uniform sizes (256 B to 4 MiB by default) in device-local memory,
 // then destroy + free them all, through gpu-alloc (GpuAllocator + the Vulkan
 // adapter's create_buffer / destroy_buffer) and through one vkAllocateMemory

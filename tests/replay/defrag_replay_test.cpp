@@ -1,5 +1,6 @@
-// gpu-alloc-replay --defrag-every on the adversarial workload of issue 8: fill
-// with small blocks, free every other, allocate larger ones, repeat.
+// gpu-alloc-replay --defrag-every on the adversarial workload of
+// docs/defragmentation.md: fill with small blocks, free every other, allocate
+// larger ones, repeat.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // The C++ workload generator: Python's random numbers and float formatting
-// reproduced exactly, the workloads' defined counts, and (when python3 and
-// shared/traces/gen_traces.py are there) byte-for-byte equality with
-// gen_traces.py at a small scale.
+// reproduced exactly, the workloads' defined counts, and (when python3 and the
+// original Python generator of the standard traces are available to the build,
+// GPU_ALLOC_GEN_TRACES) byte-for-byte equality with it at a small scale.
 #include <gtest/gtest.h>
 
 #include <cmath>

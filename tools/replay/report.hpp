@@ -1,7 +1,7 @@
 // What gpu-alloc-replay reports per trace, and its two forms: the table on
-// stdout and the JSON file. The fields and their names are the ones issue 9
-// defines, in its order; nothing else is added per trace, so that results of
-// different runs, machines and policies line up.
+// stdout and the JSON file. The fields, their names and their order are fixed
+// (docs/replay.md, "What is measured"); nothing else is added per trace, so
+// that results of different runs, machines and policies line up.
 #pragma once
 
 #include <cstdint>

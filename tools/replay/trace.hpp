@@ -1,6 +1,5 @@
-// Allocation traces (format v1, defined by the docstring of
-// shared/traces/gen_traces.py): the strict parser, and the in-memory form that
-// the replay loop walks.
+// Allocation traces (format v1, docs/replay.md "Traces"): the strict parser,
+// and the in-memory form that the replay loop walks.
 //
 // The whole file is read into memory and parsed before anything is replayed,
 // so that the timed loops touch only a vector of 32-byte operations. The

@@ -1,5 +1,6 @@
 // The project's own generator of the standard workloads (churn, frames,
-// streaming, small): the C++ twin of shared/traces/gen_traces.py.
+// streaming, small): the C++ twin of gen_traces.py, the Python generator that
+// first defined them (not part of this project).
 //
 // Why a twin: the replay tool's demo and tests should not need Python, and the
 // numbers they print should be the numbers of the standard traces. So this is

@@ -1,6 +1,6 @@
 // VulkanContext: a VkInstance, VkPhysicalDevice and VkDevice set up for the
 // adapter's tests and the buffer benchmark, on whatever Vulkan device the
-// machine has (lavapipe in CI, an NVIDIA GPU through the device tool).
+// machine has (lavapipe in CI, a real GPU such as an NVIDIA H100 elsewhere).
 //
 // It enables the Khronos validation layer (with synchronization validation)
 // when it is installed, and a VK_EXT_debug_utils messenger that prints every
