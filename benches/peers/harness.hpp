@@ -263,6 +263,7 @@ struct CheckedRun {
     std::uint64_t peak_requested_bytes = 0;  ///< most requested bytes live at once (blocks served)
     std::uint64_t peak_reserved_bytes = 0;   ///< most bytes of live memory objects
     Counters end;                            ///< the device's counters after cleanup
+    double modeled_device_ms = -1;           ///< the profile's driver cost model over the run (-1: none)
     std::string placement = "not checked";
     bool placement_ok = true;
     std::vector<std::string> messages;
@@ -311,6 +312,7 @@ CheckedRun checked_replay(Peer& peer, const Trace& trace, std::uint64_t granular
     }
     peer.cleanup();
     run.end = peer.counters();
+    if constexpr (requires { peer.modeled_device_us(); }) run.modeled_device_ms = peer.modeled_device_us() / 1000.0;
     if constexpr (requires { peer.extra_problems(); }) {
         for (std::string& problem : peer.extra_problems()) {
             run.placement_ok = false;

@@ -72,6 +72,9 @@ public:
         return p;
     }
 
+    /// The profile's modeled driver time of the memory objects created and destroyed so far.
+    double modeled_device_us() const { return device_->modeled_device_us(); }
+
     /// What the strict device reported (checked run only).
     std::vector<std::string> extra_problems() const {
         std::vector<std::string> out;

@@ -460,8 +460,8 @@ void print_trace_table(const TraceResult& r, const std::vector<Column>& cols, st
     std::printf("\n### %s: %s ops, %s live at most, %s requested bytes live at most\n\n", t.name.c_str(),
                 grouped(t.ops.size()).c_str(), grouped(t.summary.peak_live).c_str(),
                 grouped(t.summary.peak_live_bytes).c_str());
-    std::printf("| allocator | ns/op | cost ns/op | cost / ours | overhead | device allocations | peak device objects | failures | placement check |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    std::printf("| allocator | ns/op | cost ns/op | cost / ours | overhead | device allocations | peak device objects | modeled driver ms | failures | placement check |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     std::size_t ours_index = 0;
     const bool have_ours = find(cols, "ours", &ours_index) != nullptr;
     const double ours_cost = have_ours ? spread(costs(r, ours_index, baseline)).median : 0;
@@ -472,7 +472,7 @@ void print_trace_table(const TraceResult& r, const std::vector<Column>& cols, st
         const Column& c = cols[i];
         const CheckedRun& k = r.checked[i];
         const Spread ns = spread(r.ns[i]);
-        std::string cost = "—", ratio = "—", overhead = "—", allocs = "—", objects = "—";
+        std::string cost = "—", ratio = "—", overhead = "—", allocs = "—", objects = "—", driver = "—";
         if (i != baseline) {
             const Spread cs = spread(costs(r, i, baseline));
             cost = with_spread(cs, 1, show_spread);
@@ -482,9 +482,11 @@ void print_trace_table(const TraceResult& r, const std::vector<Column>& cols, st
             overhead = num(k.overhead(), 3);
             allocs = grouped(k.end.device_allocations);
             objects = grouped(k.end.peak_objects);
+            if (k.modeled_device_ms >= 0) driver = grouped(static_cast<std::uint64_t>(k.modeled_device_ms + 0.5));
         }
-        std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.title.c_str(), with_spread(ns, 1, show_spread).c_str(),
-                    cost.c_str(), ratio.c_str(), overhead.c_str(), allocs.c_str(), objects.c_str(),
+        std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.title.c_str(),
+                    with_spread(ns, 1, show_spread).c_str(), cost.c_str(), ratio.c_str(), overhead.c_str(),
+                    allocs.c_str(), objects.c_str(), driver.c_str(),
                     i == baseline ? "—" : grouped(k.failures).c_str(), i == baseline ? "—" : k.placement.c_str());
     }
     for (std::size_t i : order)
@@ -611,13 +613,16 @@ int run(int argc, char** argv) {
                 cpu_model().c_str());
     std::printf("- build: %s, %s %s\n", GPU_ALLOC_PEERS_BUILD_TYPE, "g++", __VERSION__);
     std::printf("- device: the mock of %s (%s)\n", profile.name.c_str(), profile_path.c_str());
-    std::printf("- single-thread clock: %s; %u interleaved repetitions (ours, VMA, Rust, OffsetAllocator, baseline, ours, ...)\n",
-                o.clock == Clock::wall ? "wall time" : "the thread's CPU time", o.reps);
+    if (!o.threads_only)
+        std::printf("- single-thread clock: %s; %u interleaved repetitions (ours, VMA, Rust, OffsetAllocator, baseline, ours, ...)\n",
+                    o.clock == Clock::wall ? "wall time" : "the thread's CPU time", o.reps);
     std::printf("- ours: GpuAllocator with Config::for_device over gpu_alloc::mock::MockDevice\n");
     std::printf("- VMA: %s\n", GPU_ALLOC_PEERS_VMA_NOTE);
     std::printf("- OffsetAllocator: %s\n", GPU_ALLOC_PEERS_OFFSET_NOTE);
     std::printf("- Rust gpu-alloc: %s\n", GPU_ALLOC_PEERS_RUST_NOTE);
     std::printf("- map value: every handle padded to %zu bytes (the baseline's too)\n", slot_bytes);
+    std::printf("- modeled driver ms: the profile's measured vkAllocateMemory/vkFreeMemory costs summed over the memory\n"
+                "  objects of the untimed run (the mocks charge no time for them)\n");
 
     const std::uint64_t granularity = profile.properties.buffer_image_granularity;
     const Clock clock = o.clock;
@@ -684,8 +689,11 @@ int run(int argc, char** argv) {
         std::printf("\nplacement check: %s\n", placement_ok ? "every allocator passed" : "FAILED (see above)");
     }
     if (!o.threads.empty()) {
-        std::printf("\n- threads mode: CPUs available %d; each thread replays its slice of the trace with its own map\n",
-                    usable_cpus());
+        std::printf("\n- threads mode: CPUs available %d; thread counts", usable_cpus());
+        for (unsigned t : o.threads) std::printf(" %u", t);
+        std::printf("; %u interleaved repetitions (ours, VMA, baseline, ours, ...); each thread replays its slice of the "
+                    "trace with its own map, all on one shared allocator (the baseline: no allocator)\n",
+                    o.threads_reps);
         run_threads(o, traces, cols);
     }
     std::fflush(stdout);

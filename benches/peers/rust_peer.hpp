@@ -23,7 +23,7 @@ public:
         alignas(8) unsigned char bytes[peer_rs_block_storage];
     };
 
-    explicit RustPeer(const gpu_alloc::mock::DeviceProfile& profile) : props_(profile.properties) {
+    explicit RustPeer(const gpu_alloc::mock::DeviceProfile& profile) : props_(profile.properties), cost_(profile.cost) {
         const auto n = props_.memory_types.size();
         types_ = n >= 32 ? ~0u : (1u << n) - 1u;
         // Our UsageFlags bits -> gpu-alloc 0.6's (upload and download swap places).
@@ -67,6 +67,18 @@ public:
         p.object_size = peer_rs_object_size(rs_, p.object);
         return p;
     }
+    /// The profile's modeled driver time of every memory object created and destroyed so far.
+    double modeled_device_us() const {
+        double us = 0;
+        const std::uint64_t n = peer_rs_object_count(rs_);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            std::uint64_t size = 0;
+            std::uint32_t type = 0;
+            const bool live = peer_rs_object(rs_, i, &size, &type) != 0;
+            us += cost_.allocate_us(type, size) + (live ? 0.0 : cost_.free_us(type, size));
+        }
+        return us;
+    }
     void stop() {
         peer_rs_destroy(rs_);
         rs_ = nullptr;
@@ -74,6 +86,7 @@ public:
 
 private:
     gpu_alloc::DeviceProperties props_;
+    gpu_alloc::mock::CostModel cost_;
     std::uint32_t types_ = 0;
     std::array<std::uint32_t, 64> usage_{};
     PeerRs* rs_ = nullptr;

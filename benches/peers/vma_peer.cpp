@@ -40,6 +40,7 @@ namespace {
 
 struct FakeMemory {
     VkDeviceSize size = 0;
+    std::uint32_t type = 0;
     std::uint32_t heap = 0;
     void* mapped = nullptr;
 };
@@ -67,6 +68,8 @@ std::uint64_t new_handle() noexcept {
 
 struct VmaPeer::Impl {
     gpu_alloc::DeviceProperties props;
+    gpu_alloc::mock::CostModel cost;
+    double modeled_us = 0;
     std::string name;
     VkPhysicalDeviceProperties device_properties{};
     VkPhysicalDeviceMemoryProperties memory_properties{};
@@ -128,7 +131,8 @@ struct VmaPeer::Impl {
             ++self->failed_allocations;
             return VK_ERROR_OUT_OF_DEVICE_MEMORY;
         }
-        auto* m = new FakeMemory{size, heap, nullptr};
+        auto* m = new FakeMemory{size, info->memoryTypeIndex, heap, nullptr};
+        self->modeled_us += self->cost.allocate_us(info->memoryTypeIndex, size);
         self->heap_live[heap] += size;
         Counters& c = self->counters;
         ++c.device_allocations;
@@ -145,6 +149,7 @@ struct VmaPeer::Impl {
         std::lock_guard lock(self->mutex);
         if (m->mapped) ::munmap(m->mapped, m->size);
         self->heap_live[m->heap] -= m->size;
+        self->modeled_us += self->cost.free_us(m->type, m->size);
         --self->counters.live_objects;
         self->counters.live_bytes -= m->size;
         delete m;
@@ -293,6 +298,7 @@ struct VmaPeer::Impl {
 VmaPeer::VmaPeer(const gpu_alloc::mock::DeviceProfile& profile) : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
     s.props = profile.properties;
+    s.cost = profile.cost;
     s.name = profile.name;
     const auto& p = s.props;
     s.all_types = p.memory_types.size() >= 32 ? ~0u : (1u << p.memory_types.size()) - 1u;
@@ -326,6 +332,7 @@ VmaPeer::~VmaPeer() {
 bool VmaPeer::start(const TraceSummary&) {
     Impl& s = *impl_;
     s.counters = {};
+    s.modeled_us = 0;
     s.failed_allocations = 0;
     s.resources_created = 0;
     s.resources_destroyed = 0;
@@ -427,6 +434,11 @@ std::vector<std::string> VmaPeer::extra_problems() const {
     if (created != destroyed)
         out.push_back(std::to_string(created - destroyed) + " buffers/images never destroyed");
     return out;
+}
+
+double VmaPeer::modeled_device_us() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->modeled_us;
 }
 
 void VmaPeer::thread_done() noexcept { impl_->fold_thread(); }

@@ -39,6 +39,8 @@ public:
     Placed placed(const Handle& h) const;
     void stop();
     std::vector<std::string> extra_problems() const;
+    /// The profile's modeled driver time of the memory objects created and destroyed so far.
+    double modeled_device_us() const;
     /// A replaying thread that is done: folds its buffer/image counts into the device's.
     void thread_done() noexcept;
 

@@ -40,6 +40,9 @@ void peer_rs_block_info(const unsigned char* block, std::uint64_t* memory, std::
                         std::uint64_t* size);
 std::uint64_t peer_rs_object_size(const PeerRs* rs, std::uint64_t memory);
 PeerRsCounters peer_rs_counters(const PeerRs* rs);
+/// Memory objects ever created (live or not), and the index-th one's size and type (returns 1 when live).
+std::uint64_t peer_rs_object_count(const PeerRs* rs);
+std::int32_t peer_rs_object(const PeerRs* rs, std::uint64_t index, std::uint64_t* size, std::uint32_t* memory_type);
 std::size_t peer_rs_block_bytes();
 
 }  // extern "C"

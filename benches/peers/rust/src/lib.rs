@@ -40,6 +40,7 @@ const MAP_NORESERVE: i32 = 0x4000;
 
 struct Object {
     size: u64,
+    memory_type: u32,
     heap: u32,
     live: bool,
     mapped: *mut u8,
@@ -87,7 +88,7 @@ impl MemoryDevice<u64> for MockDevice {
             return Err(OutOfMemory::OutOfDeviceMemory);
         }
         s.heap_live[heap as usize] += size;
-        s.objects.push(Object { size, heap, live: true, mapped: core::ptr::null_mut() });
+        s.objects.push(Object { size, memory_type, heap, live: true, mapped: core::ptr::null_mut() });
         let c = &mut s.counters;
         c.device_allocations += 1;
         c.live_objects += 1;
@@ -272,6 +273,26 @@ pub unsafe extern "C" fn peer_rs_object_size(rs: *const PeerRs, memory: u64) -> 
 #[no_mangle]
 pub unsafe extern "C" fn peer_rs_counters(rs: *const PeerRs) -> PeerRsCounters {
     (*rs).device.state.borrow().counters
+}
+
+/// Memory objects ever created by this device (live or not).
+#[no_mangle]
+pub unsafe extern "C" fn peer_rs_object_count(rs: *const PeerRs) -> u64 {
+    (*rs).device.state.borrow().objects.len() as u64
+}
+
+/// The `index`-th memory object ever created: its size and memory type; returns whether it is live.
+#[no_mangle]
+pub unsafe extern "C" fn peer_rs_object(rs: *const PeerRs, index: u64, size: *mut u64, memory_type: *mut u32) -> i32 {
+    let s = (*rs).device.state.borrow();
+    match s.objects.get(index as usize) {
+        Some(o) => {
+            *size = o.size;
+            *memory_type = o.memory_type;
+            o.live as i32
+        }
+        None => 0,
+    }
 }
 
 #[no_mangle]
