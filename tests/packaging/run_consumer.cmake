@@ -34,6 +34,9 @@ foreach(var MODE SOURCE_DIR WORK_DIR CXX VERSION)
   endif()
 endforeach()
 set(here ${CMAKE_CURRENT_LIST_DIR})
+# The build type is under test: none from the environment (CMake reads this
+# variable as a default).
+unset(ENV{CMAKE_BUILD_TYPE})
 set(tool_args -DCMAKE_CXX_COMPILER=${CXX})
 if(GENERATOR)
   list(PREPEND tool_args -G ${GENERATOR})
