@@ -82,7 +82,7 @@ Request churn_request(std::mt19937_64& rng) {
 Block allocate_or_die(Shared& s, const Request& request) {
     auto b = s.allocator->allocate(*s.device, request);
     if (!b) {
-        std::fprintf(stderr, "threads_bench: allocation failed: %s\n", to_string(b.error()).c_str());
+        std::fprintf(stderr, "threads_bench: allocation failed: %s\n", std::string(to_string(b.error())).c_str());
         std::abort();
     }
     return std::move(*b);

@@ -9,6 +9,7 @@
 #include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <vector>
 
@@ -146,24 +147,30 @@ TEST_F(BadInputs, AllHeapsFullIsOutOfDeviceMemory) {
 // caller keeps (and frees) the object.
 TEST(BadInputsDevice, ImportPastTheObjectCountIsTooManyObjects) {
     DeviceProperties props = gpu_alloc::test::constrained_device();
+    MockDevice device(props);  // the device would make a third object; the allocator's limit is 2
     props.max_memory_allocation_count = 2;
-    MockDevice device(props);
     Allocator allocator(props, Config::low_memory());
     MemoryAllocateInfo info;
     info.size = 64 * KiB;
     info.memory_type = 0;
     auto first = device.allocate_memory(info);
     auto second = device.allocate_memory(info);
-    ASSERT_TRUE(first && second);
+    auto third = device.allocate_memory(info);
+    ASSERT_TRUE(first && second && third);
     auto a = allocator.import_memory(*first, 0, info.size);
     auto b = allocator.import_memory(*second, 0, info.size);
     ASSERT_TRUE(a);
     ASSERT_TRUE(b);
     // A third object would pass the limit: refused before anything is counted.
-    auto c = allocator.import_memory(*second, 0, info.size);
+    auto c = allocator.import_memory(*third, 0, info.size);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), AllocationErrorKind::too_many_objects);
     EXPECT_EQ(allocator.totals().device_objects, 2u);
+    // A handle the allocator owns already would be freed twice: refused.
+    EXPECT_EQ(allocator.import_memory(*second, 0, info.size).error(),
+              AllocationError::invalid_request(InvalidRequest::memory_already_owned));
+    EXPECT_EQ(allocator.totals().device_objects, 2u);
+    device.deallocate_memory(*third);
     // Bad arguments to import_memory are invalid requests.
     EXPECT_EQ(allocator.import_memory(*first, 0, 0).error(), AllocationError::invalid_request(InvalidRequest::zero_size));
     EXPECT_EQ(allocator.import_memory(*first, 9, 64).error(),

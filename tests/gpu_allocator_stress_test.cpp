@@ -9,6 +9,7 @@
 #include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <map>
 #include <random>

@@ -3,6 +3,7 @@
 #include <gpu_alloc/mock/mock_device.hpp>
 
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -113,7 +114,7 @@ TEST_F(Fixture, FullHeapFallsBackToTheNextSuitableType) {
 }
 
 TEST_F(Fixture, OverBudgetFallsBackOrFailsAsConfigured) {
-    device.set_heap_budget(0, 128 * KiB);  // smaller than the smallest chunk (min_chunk / 8)
+    device.set_heap_budget(0, 32 * KiB);  // smaller than the request itself
     {
         auto a = make();
         auto b = a->allocate(device, buffer(64 * KiB));
@@ -129,6 +130,21 @@ TEST_F(Fixture, OverBudgetFallsBackOrFailsAsConfigured) {
     ASSERT_FALSE(b);
     EXPECT_EQ(b.error().kind, AllocationErrorKind::over_budget);
     EXPECT_EQ(device.live_object_count(), 0u);
+}
+
+TEST_F(Fixture, WhenNoChunkFitsTheBudgetAnObjectOfTheRequestsSizeIsTried) {
+    // 128 KiB of budget: below every chunk size, above the request. Without the
+    // exact-size retry the request would fail although its bytes fit.
+    config.over_budget = OverBudgetPolicy::fail;
+    device.set_heap_budget(0, 128 * KiB);
+    auto a = make();
+    auto b = a->allocate(device, buffer(64 * KiB));
+    ASSERT_TRUE(b) << to_string(b.error());
+    EXPECT_EQ(b->memory_type(), 0u);
+    EXPECT_LE(a->heap_budget(0).usage, 128 * KiB);
+    std::vector<Block> blocks;
+    blocks.push_back(std::move(*b));
+    release(*a, blocks);
 }
 
 TEST_F(Fixture, DedicatedFallbackRechecksTheBudget) {
@@ -425,12 +441,12 @@ TEST_F(Fixture, ImportedMemoryCountsAgainstHeapAndObjects) {
     ASSERT_TRUE(memory);
     auto block = a->import_memory(*memory, 0, 8 * MiB);
     ASSERT_TRUE(block);
-    EXPECT_EQ(a->budget().used(0), 8 * MiB);
+    EXPECT_EQ(a->heap_budget(0).usage, 8 * MiB);
     EXPECT_EQ(a->remaining_allocations(), props.max_memory_allocation_count - 1);
     EXPECT_EQ(a->import_memory(*memory, 9, 1).error().invalid, InvalidRequest::empty_memory_type_mask);
     a->deallocate(device, std::move(*block));
     EXPECT_EQ(device.live_object_count(), 0u);
-    EXPECT_EQ(a->budget().used(0), 0u);
+    EXPECT_EQ(a->heap_budget(0).usage, 0u);
 }
 
 TEST_F(Fixture, StatisticsAndJsonDumpDescribeEveryChunkAndBlock) {

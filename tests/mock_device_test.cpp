@@ -20,6 +20,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <algorithm>
 #include <atomic>

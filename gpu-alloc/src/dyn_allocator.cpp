@@ -1,3 +1,5 @@
+// The type-erased allocator compiles here once, which also proves that the
+// typed layer builds with -fno-exceptions -fno-rtti.
 #include <gpu_alloc/dyn_allocator.hpp>
 
 namespace gpu_alloc {
@@ -6,7 +8,5 @@ template class GpuAllocator<DynMemory>;
 template Result<MemoryBlock<DynMemory>, AllocationError> GpuAllocator<DynMemory>::allocate(DynMemoryDevice&,
                                                                                            const Request&);
 template void GpuAllocator<DynMemory>::deallocate(DynMemoryDevice&, MemoryBlock<DynMemory>&&);
-template void GpuAllocator<DynMemory>::cleanup(DynMemoryDevice&);
-template void GpuAllocator<DynMemory>::refresh_budget(DynMemoryDevice&);
 
 }  // namespace gpu_alloc

@@ -75,7 +75,9 @@ FreeListAllocator::FreeListAllocator(std::uint64_t capacity) {
     assert(capacity > 0 && "FreeListAllocator: capacity must be > 0");
     if (capacity == 0) return;
     capacity_ = capacity;
-    heads_.assign(kBucketCount, kNone);
+    // Only the buckets a block of at most `capacity` bytes can fall in: a small
+    // allocator does not pay for the 15 KiB table of a 2^64-byte one.
+    heads_.assign(detail::bucket_floor(capacity) + 1, kNone);
     nodes_.reserve(64);
     nodes_.push_back(Node{0, capacity, kNone, kNone, kNone, kNone});
     insert_free(0);
@@ -86,9 +88,12 @@ Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create(std::uin
     return FreeListAllocator(capacity);
 }
 
-Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create_with_regions(std::uint64_t address_space) {
-    if (address_space == 0) return unexpected(SubAllocationError::invalid_size);
+Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create_with_regions(std::uint64_t address_space,
+                                                                                  std::uint64_t largest_region) {
+    if (address_space == 0 || largest_region == 0) return unexpected(SubAllocationError::invalid_size);
     FreeListAllocator out(address_space);
+    // Blocks never outgrow their region: the bucket table covers the largest one.
+    if (largest_region < address_space) out.heads_.resize(detail::bucket_floor(largest_region) + 1);
     // Drop the initial whole-range block: nothing is free until add_region().
     out.remove_free(0);
     out.recycle_node(0);
@@ -98,6 +103,7 @@ Result<FreeListAllocator, SubAllocationError> FreeListAllocator::create_with_reg
 
 void FreeListAllocator::add_region(std::uint64_t offset, std::uint64_t size) {
     assert(regions_mode_ && size > 0 && offset <= capacity_ && size <= capacity_ - offset);
+    assert(detail::bucket_floor(size) < heads_.size() && "add_region: larger than the largest region");
     const std::uint32_t index = new_node();
     nodes_[index] = Node{offset, size, kNone, kNone, kNone, kNone};
     insert_free(index);
@@ -105,7 +111,7 @@ void FreeListAllocator::add_region(std::uint64_t offset, std::uint64_t size) {
 }
 
 bool FreeListAllocator::remove_region(std::uint64_t offset, std::uint64_t size) {
-    if (!regions_mode_ || size == 0) return false;
+    if (!regions_mode_ || size == 0 || detail::bucket_floor(size) >= heads_.size()) return false;
     for (std::uint32_t index = heads_[detail::bucket_floor(size)]; index != kNone; index = nodes_[index].free_next) {
         const Node& node = nodes_[index];
         if (node.offset == offset && node.size == size && node.phys_prev == kNone && node.phys_next == kNone) {
@@ -454,7 +460,7 @@ bool FreeListAllocator::validate() const {
         return nodes_.empty() && used_bytes_ == 0 && requested_bytes_ == 0 && allocation_count_ == 0 &&
                free_block_count_ == 0 && fl_bitmap_ == 0;
     }
-    if (heads_.size() != kBucketCount) return false;
+    if (heads_.empty() || heads_.size() > kBucketCount) return false;
     if (!(regions_mode_ ? validate_regions() : validate_chain())) return false;
 
     // Bucket lists and bitmaps.
@@ -469,6 +475,10 @@ bool FreeListAllocator::validate() const {
         for (std::uint32_t sl = 0; sl < kSlCount; ++sl) {
             const std::uint32_t bucket = (fl << kSlLog2) | sl;
             const bool sl_bit = (sl_bitmap_[fl] >> sl) & 1u;
+            if (bucket >= heads_.size()) {  // beyond the table: no block is that large
+                if (sl_bit) return false;
+                continue;
+            }
             if (sl_bit != (heads[bucket] != kNone)) return false;
             std::uint32_t list_prev = kNone;
             for (std::uint32_t index = heads[bucket]; index != kNone; index = nodes[index].free_next) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include "vkd3d_harness.hpp"
 

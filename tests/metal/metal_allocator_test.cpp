@@ -7,6 +7,7 @@
 #include <gpu_alloc/metal/metal_memory_device.hpp>
 
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <cstring>
 #include <ostream>

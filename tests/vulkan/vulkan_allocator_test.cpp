@@ -6,6 +6,7 @@
 // once; the Vulkan 1.0 requirements path; and, after every test, no
 // VkDeviceMemory left (checked here and by the layer at vkDestroyDevice).
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -303,8 +304,8 @@ TEST_F(AllocatorTest, BudgetFromTheDeviceWhenReported) {
     allocator_->refresh_budget(*device_);
     for (std::uint32_t h = 0; h < props_.memory_heaps.size(); ++h) {
         SCOPED_TRACE(h);
-        EXPECT_GT(allocator_->budget().budget(h), 0u);
-        EXPECT_LE(allocator_->budget().budget(h), props_.memory_heaps[h].size);
+        EXPECT_GT(allocator_->heap_budget(h).budget, 0u);
+        EXPECT_LE(allocator_->heap_budget(h).budget, props_.memory_heaps[h].size);
     }
 }
 

@@ -7,6 +7,7 @@
 // RAII wrapper of examples/vulkan_raii; synchronization validation checks the
 // barriers.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <cstdint>
 #include <cstring>

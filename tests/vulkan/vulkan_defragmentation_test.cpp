@@ -9,6 +9,7 @@
 // nothing. A last test shows that synchronization validation does see missing
 // barriers, so that its silence above means something.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <cmath>
 #include <cstdint>

@@ -3,6 +3,7 @@
 // asked for at Vulkan 1.0 and 1.1+, and that every missing required entry
 // point is reported by name.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <algorithm>
 #include <cstring>

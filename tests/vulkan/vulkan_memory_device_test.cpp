@@ -4,6 +4,7 @@
 // allocations from two threads at once. Each chain is also shown to be really
 // there: leaving it out makes the validation layer object.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <cstring>
 #include <thread>

@@ -4,6 +4,7 @@
 // vkGetInstanceProcAddr. (The VkInstance and VkDevice come from the shared test
 // context, created through the same loader library.)
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <dlfcn.h>
 

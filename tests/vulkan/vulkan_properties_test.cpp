@@ -4,6 +4,7 @@
 // count a provoked error and a leaked VkDeviceMemory, or the other tests'
 // "no validation errors" would prove nothing.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <algorithm>
 #include <vector>

@@ -4,6 +4,7 @@
 // allocator destroyed under live resources stops the program instead of
 // leaving them dangling.
 #include <gtest/gtest.h>
+#include <gpu_alloc/ostream.hpp>
 
 #include <optional>
 #include <vector>

@@ -59,7 +59,7 @@ std::string usage_text() {
         text += "  --vulkan        replay on a real Vulkan device (GPU_ALLOC_VK_DEVICE=<name part> picks one)\n";
     text +=
         "  --generate DIR  write the standard workloads (churn, frames, streaming, small) to DIR,\n"
-        "                  byte for byte what shared/traces/gen_traces.py writes\n"
+        "                  byte for byte what the reference Python generator writes\n"
         "  --scale F       workload scale (default 1.0; 0.01 takes a second)\n"
         "  --seed N        workload seed (default 1)\n"
         "  --only NAMES    comma-separated subset of the workloads\n"

@@ -6,4 +6,5 @@
 #include "types/errors.hpp"
 #include "types/flags.hpp"
 #include "types/properties.hpp"
+#include "types/request.hpp"
 #include "types/result.hpp"

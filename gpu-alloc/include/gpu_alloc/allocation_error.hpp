@@ -2,8 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <ostream>
-#include <string>
 #include <string_view>
 
 namespace gpu_alloc {
@@ -27,6 +25,7 @@ enum class InvalidRequest : std::uint8_t {
     size_too_large,             ///< larger than max_memory_allocation_size
     empty_memory_type_mask,     ///< Request::memory_types names no existing memory type
     device_address_unsupported, ///< UsageFlags::device_address on a device without the feature
+    memory_already_owned,       ///< import_memory of a handle the allocator already owns
 };
 
 /// An allocation failure: the kind, and for invalid_request, what is invalid.
@@ -64,21 +63,29 @@ constexpr std::string_view to_string(InvalidRequest r) noexcept {
         case InvalidRequest::size_too_large: return "size exceeds max_memory_allocation_size";
         case InvalidRequest::empty_memory_type_mask: return "memory type mask names no memory type of the device";
         case InvalidRequest::device_address_unsupported: return "device address requested but not supported";
+        case InvalidRequest::memory_already_owned: return "the memory object is already owned by the allocator";
     }
     return "unknown";
 }
 
 /// "invalid request: size is zero", "over budget", ...
-inline std::string to_string(const AllocationError& e) {
-    std::string out(to_string(e.kind));
-    if (e.kind == AllocationErrorKind::invalid_request) {
-        out += ": ";
-        out += to_string(e.invalid);
+constexpr std::string_view to_string(const AllocationError& e) noexcept {
+    if (e.kind != AllocationErrorKind::invalid_request) return to_string(e.kind);
+    switch (e.invalid) {
+        case InvalidRequest::none: return "invalid request";
+        case InvalidRequest::zero_size: return "invalid request: size is zero";
+        case InvalidRequest::alignment_not_power_of_two: return "invalid request: alignment is not a power of two";
+        case InvalidRequest::alignment_too_large:
+            return "invalid request: alignment is larger than any memory object can be";
+        case InvalidRequest::size_too_large: return "invalid request: size exceeds max_memory_allocation_size";
+        case InvalidRequest::empty_memory_type_mask:
+            return "invalid request: memory type mask names no memory type of the device";
+        case InvalidRequest::device_address_unsupported:
+            return "invalid request: device address requested but not supported";
+        case InvalidRequest::memory_already_owned:
+            return "invalid request: the memory object is already owned by the allocator";
     }
-    return out;
+    return "invalid request";
 }
-
-inline std::ostream& operator<<(std::ostream& os, const AllocationError& e) { return os << to_string(e); }
-inline std::ostream& operator<<(std::ostream& os, AllocationErrorKind k) { return os << to_string(k); }
 
 }  // namespace gpu_alloc

@@ -155,6 +155,12 @@ public:
     /// i.e. capacity() rounded down to a power of two (0 if capacity() is 0).
     std::uint64_t max_block_size() const { return max_block_; }
 
+    /// The live allocation with node index `metadata` at `offset`, as allocate()
+    /// returned it for `size` bytes: a caller may keep only those three.
+    SubAllocation allocation_at(std::uint32_t metadata, std::uint64_t offset, std::uint64_t size) const {
+        return SubAllocation{offset, size, block_size(node(metadata).order), metadata};
+    }
+
 private:
     static constexpr std::uint32_t none = 0xFFFF'FFFFu;
     static constexpr unsigned max_orders = 64;

@@ -73,9 +73,6 @@ struct DefragmentationStats {
     std::uint64_t bytes_freed = 0;       ///< bytes of those chunks
 };
 
-template <class Memory>
-class Defragmentation;
-
 /// One planned move: the caller's block (still at its source until end_pass)
 /// and the destination block the allocator set aside for it.
 template <class Memory>
@@ -90,7 +87,7 @@ public:
     /// (source_memory(), source_offset()) to (destination().memory(),
     /// destination().offset()).
     const Block& destination() const noexcept { return destination_; }
-    const Memory& source_memory() const noexcept { return block_->memory(); }
+    Memory source_memory() const noexcept { return block_->memory(); }
     std::uint64_t source_offset() const noexcept { return block_->offset(); }
     /// Bytes to copy (the block's requested size).
     std::uint64_t size() const noexcept { return destination_.size(); }
@@ -119,9 +116,9 @@ public:
     }
 
 private:
-    friend class detail::Defragmenter<Memory>;
-    DefragmentationMove(Block* block, Block&& destination) noexcept
-        : block_(block), destination_(std::move(destination)) {}
+    friend class Defragmentation<Memory>;
+    DefragmentationMove(Block* block, Block&& destination, std::uint64_t chunk_id, std::uint64_t offset) noexcept
+        : block_(block), destination_(std::move(destination)), source_chunk_id_(chunk_id), source_offset_(offset) {}
 
     Block* block_;
     Block destination_;
@@ -161,7 +158,10 @@ public:
     /// (see the file comment) are ignored.
     Defragmentation(GpuAllocator<Memory>& allocator, std::span<Block* const> blocks,
                     DefragmentationOptions options = {})
-        : allocator_(&allocator), blocks_(blocks.begin(), blocks.end()), options_(options) {}
+        : allocator_(&allocator), options_(options) {
+        blocks_.reserve(blocks.size());
+        for (Block* b : blocks) blocks_.push_back(b);
+    }
     Defragmentation(const Defragmentation&) = delete;
     Defragmentation& operator=(const Defragmentation&) = delete;
     /// A pass still open leaks its destinations (each is reported as a leaked block): end it first.
@@ -176,7 +176,15 @@ public:
     std::span<Move> begin_pass(D& device) {
         if (!pass_open_) {
             moves_.clear();
-            detail::Defragmenter<Memory>::plan(*allocator_, device, blocks_, options_, moves_);
+            std::vector<detail::BlockData*> raw;
+            raw.reserve(blocks_.size());
+            for (Block* b : blocks_) raw.push_back(b ? &b->data() : nullptr);
+            std::vector<detail::MoveData> planned;
+            allocator_->core_.plan_defragmentation(detail::device_ref(device), raw, options_, planned);
+            moves_.reserve(planned.size());
+            for (detail::MoveData& m : planned)
+                moves_.push_back(Move(blocks_[m.index], Block(std::move(m.destination)), m.source_chunk_id,
+                                      m.source_offset));
             pass_open_ = !moves_.empty();
             if (pass_open_) ++stats_.passes;
         }
@@ -191,7 +199,17 @@ public:
     template <MemoryDeviceFor<Memory> D>
     void end_pass(D& device) {
         if (!pass_open_) return;
-        detail::Defragmenter<Memory>::apply(*allocator_, device, options_, moves_, stats_);
+        std::vector<detail::MoveData> moves(moves_.size());
+        for (std::size_t i = 0; i < moves_.size(); ++i) {
+            Move& m = moves_[i];
+            moves[i].block = &m.block_->data();
+            moves[i].destination = std::move(m.destination_.data());
+            moves[i].source_chunk_id = m.source_chunk_id_;
+            moves[i].source_offset = m.source_offset_;
+            moves[i].vetoed = m.vetoed_;
+        }
+        allocator_->core_.apply_defragmentation(detail::device_ref(device), options_, moves, stats_);
+        for (std::size_t i = 0; i < moves_.size(); ++i) moves_[i].vetoed_ = moves[i].vetoed;
         moves_.clear();
         pass_open_ = false;
     }
@@ -210,6 +228,3 @@ private:
 };
 
 }  // namespace gpu_alloc
-
-// The planner needs the types above; templates resolve it at instantiation.
-#include <gpu_alloc/detail/defragmenter.hpp>

@@ -132,7 +132,10 @@ public:
     /// object: a single good-fit search then spans every chunk in O(1), instead of
     /// trying chunks one by one. Regions never coalesce with each other, even when
     /// adjacent. Errors: invalid_size when address_space == 0.
-    static Result<FreeListAllocator, SubAllocationError> create_with_regions(std::uint64_t address_space);
+    /// `largest_region` bounds the size of every region added (it sizes the
+    /// bucket table); by default the whole address space.
+    static Result<FreeListAllocator, SubAllocationError> create_with_regions(std::uint64_t address_space,
+                                                                          std::uint64_t largest_region = ~std::uint64_t{0});
 
     /// Regions mode: makes [offset, offset + size) free for allocation.
     /// Preconditions: regions mode; size > 0; the range lies in the address space
@@ -146,6 +149,21 @@ public:
 
     /// Bytes of the largest free block inside [begin, end). O(blocks); for statistics.
     std::uint64_t largest_free_range_in(std::uint64_t begin, std::uint64_t end) const;
+
+    /// Calls f(offset, size) for every free block, in no particular order. O(blocks).
+    template <class F>
+    void for_each_free_block(F&& f) const {
+        for (const Node& node : nodes_)
+            if (node.free_prev != kUsedMark && node.free_prev != kUnusedMark) f(node.offset, node.size);
+    }
+
+    /// The live allocation whose SubAllocation::metadata is `metadata`, as
+    /// allocate() returned it (with `requested` as its size): lets a caller keep
+    /// only the node index and the requested size. Precondition: live.
+    SubAllocation allocation_at(std::uint32_t metadata, std::uint64_t requested) const noexcept {
+        const Node& node = nodes_[metadata];
+        return SubAllocation{node.offset, requested, node.size, metadata};
+    }
 
     /// True in regions mode.
     bool has_regions() const { return regions_mode_; }
@@ -194,6 +212,8 @@ private:
     static constexpr std::uint32_t kSlCount = 1u << kSlLog2;
     static constexpr std::uint32_t kFlCount = 64 - kSlLog2 + 1;
     static constexpr std::uint32_t kBucketCount = kFlCount * kSlCount;
+    static constexpr std::uint32_t kUsedMark = 0xFFFFFFFEu;    ///< free_prev of a used block
+    static constexpr std::uint32_t kUnusedMark = 0xFFFFFFFDu;  ///< free_prev of a recycled slot
 
     /// A block of the physical chain, or an unused pool slot.
     struct Node {

@@ -8,9 +8,7 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string_view>
-#include <utility>
 
 namespace gpu_alloc {
 
@@ -29,23 +27,20 @@ constexpr std::string_view to_string(AllocatorMisuse k) noexcept {
     return "unknown misuse";
 }
 
-/// Called for every detected contract violation.
+/// Called for every detected contract violation. The default prints to stderr.
 using AllocatorMisuseHandler = void (*)(AllocatorMisuse kind, const char* what);
+/// The same, with the user data given to set_misuse_callback.
+using AllocatorMisuseCallback = void (*)(AllocatorMisuse kind, const char* what, void* user_data);
+
+/// Replaces the misuse handler (process-wide; null restores the default);
+/// returns the previous plain handler (null when a callback was installed).
+AllocatorMisuseHandler set_misuse_handler(AllocatorMisuseHandler handler) noexcept;
+/// Installs a misuse callback with user data (process-wide; null restores the default).
+void set_misuse_callback(AllocatorMisuseCallback callback, void* user_data) noexcept;
 
 namespace detail {
-inline void default_misuse_handler(AllocatorMisuse kind, const char* what) {
-    std::fprintf(stderr, "gpu_alloc: misuse (%.*s): %s\n", static_cast<int>(to_string(kind).size()),
-                 to_string(kind).data(), what);
-}
-inline AllocatorMisuseHandler& misuse_handler() noexcept {
-    static AllocatorMisuseHandler handler = &default_misuse_handler;
-    return handler;
-}
+/// Calls the installed handler (block_ops.cpp).
+void report_misuse(AllocatorMisuse kind, const char* what) noexcept;
 }  // namespace detail
-
-/// Replaces the misuse handler (process-wide); returns the previous one.
-inline AllocatorMisuseHandler set_misuse_handler(AllocatorMisuseHandler handler) noexcept {
-    return std::exchange(detail::misuse_handler(), handler ? handler : &detail::default_misuse_handler);
-}
 
 }  // namespace gpu_alloc

@@ -197,6 +197,11 @@ public:
     std::uint64_t class_slot_size(std::uint32_t size_class) const noexcept {
         return classes_[size_class].slot_size;
     }
+    /// The live allocation of class `metadata` at `offset`, as allocate() returned
+    /// it for `size` bytes: a caller may keep only those three.
+    SubAllocation allocation_at(std::uint32_t metadata, std::uint64_t offset, std::uint64_t size) const noexcept {
+        return SubAllocation{offset, size, classes_[metadata].slot_size, metadata};
+    }
 
 private:
     struct SizeClass {

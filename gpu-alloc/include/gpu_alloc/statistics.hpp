@@ -16,12 +16,11 @@ struct MemoryStats {
     std::uint64_t largest_free_range = 0;   ///< largest range a new block could take without a new object
     std::uint64_t peak_device_objects = 0;  ///< highest device_objects seen
     std::uint64_t peak_reserved_bytes = 0;  ///< highest reserved_bytes seen
-    std::uint64_t peak_used_bytes = 0;      ///< highest used_bytes seen
     std::uint64_t device_allocations = 0;   ///< device memory objects ever created
     std::uint64_t device_frees = 0;         ///< device memory objects ever destroyed
 };
 
-/// A full statistics report (statistics() takes each pool's lock once).
+/// A full statistics report.
 struct Statistics {
     MemoryStats total;
     std::vector<MemoryStats> heaps;         ///< indexed by heap

@@ -66,7 +66,7 @@ struct ResourceError {
 inline std::string to_string(const ResourceError& e) {
     switch (e.step) {
         case ResourceStep::create: return "create: VkResult " + std::to_string(static_cast<int>(e.result));
-        case ResourceStep::allocate: return "allocate: " + gpu_alloc::to_string(e.allocation);
+        case ResourceStep::allocate: return std::string("allocate: ").append(gpu_alloc::to_string(e.allocation));
         case ResourceStep::bind: return "bind: VkResult " + std::to_string(static_cast<int>(e.result));
     }
     return "unknown ResourceError";
