@@ -103,14 +103,26 @@ struct Config {
     /// chunk per pool. On the H100, 256 MiB is also the cheapest size per byte to
     /// create and to free (vkFreeMemory of 1 GiB costs 7x that of 256 MiB, not 4x),
     /// and it gave the lowest overhead on the standard traces (docs/policy.md).
+    ///
+    /// A device that allows fewer memory objects than Vulkan's guaranteed 4096
+    /// gets one pool shard and chunks large enough that a quarter of its objects
+    /// cover the largest heap, all of that size from the first (with 64 objects
+    /// and a 2 GiB heap: 128 MiB chunks), so that it runs out of bytes, not objects.
     static Config for_device(const DeviceProperties& props) noexcept {
         std::uint64_t largest = 0;
         for (const MemoryHeap& h : props.memory_heaps) largest = largest > h.size ? largest : h.size;
         std::uint64_t chunk = 32ull << 20;
         while (chunk * 2 <= largest / 256 && chunk < (1ull << 30)) chunk *= 2;
         Config c;
+        const std::uint64_t objects = props.max_memory_allocation_count;
+        const bool few_objects = objects < 4096;
+        if (few_objects) {
+            const std::uint64_t quarter = objects / 4 > 0 ? objects / 4 : 1;
+            while (chunk < largest / quarter && chunk < (1ull << 30)) chunk *= 2;
+            c.pool_shards = 1;
+        }
         c.max_chunk_size = chunk;
-        c.min_chunk_size = chunk / 8 < (4ull << 20) ? (4ull << 20) : chunk / 8;
+        c.min_chunk_size = few_objects ? chunk : (chunk / 8 < (4ull << 20) ? (4ull << 20) : chunk / 8);
         c.dedicated_threshold = chunk / 2;
         return c;
     }
