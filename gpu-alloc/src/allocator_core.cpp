@@ -56,8 +56,6 @@ AllocationErrorKind from_status(DeviceStatus s) noexcept {
                                                    : AllocationErrorKind::out_of_host_memory;
 }
 
-std::atomic<std::uint32_t> threads_seen{0};
-
 }  // namespace
 
 // -- CoreState -------------------------------------------------------------------------
@@ -103,15 +101,8 @@ CoreState::~CoreState() {
             for (auto& p : slot) delete p.load(std::memory_order_relaxed);
 }
 
-std::uint32_t CoreState::current_shard() const noexcept {
-    // Threads are numbered in the order they first allocate (from any allocator).
-    thread_local const std::uint32_t thread_number = threads_seen.fetch_add(1, std::memory_order_relaxed);
-    return shard_count == 1 ? 0 : thread_number % shard_count;
-}
-
-Pool* CoreState::pool(std::uint32_t t, PoolSlot slot) {
+Pool* CoreState::pool(std::uint32_t t, PoolSlot slot, std::uint32_t shard) {
     TypeState& ts = types[t];
-    const std::uint32_t shard = slot == slot_dedicated ? 0 : current_shard();
     std::atomic<Pool*>& cell = ts.pools[slot][shard];
     if (Pool* p = cell.load(std::memory_order_acquire)) return p;
     std::lock_guard lock(ts.create_mutex);
@@ -129,6 +120,30 @@ Pool* CoreState::pool(std::uint32_t t, PoolSlot slot) {
     Pool* p = made.release();
     cell.store(p, std::memory_order_release);
     return p;
+}
+
+Pool* CoreState::lock_pool(std::uint32_t t, PoolSlot slot) {
+    // The shard this thread last got without waiting (any allocator's: a hint only).
+    thread_local std::uint32_t preferred = 0;
+    const std::uint32_t shards = slot == slot_dedicated ? 1 : shard_count;
+    const std::uint32_t first = preferred % shards;
+    Pool* home = pool(t, slot, first);
+    if (home == nullptr) return nullptr;
+    if (shards == 1) {
+        home->mutex.lock();
+        return home;
+    }
+    if (home->mutex.try_lock()) return home;
+    for (std::uint32_t i = 1; i < shards; ++i) {
+        const std::uint32_t k = (first + i) % shards;
+        Pool* other = pool(t, slot, k);
+        if (other != nullptr && other->mutex.try_lock()) {
+            preferred = k;
+            return other;
+        }
+    }
+    home->mutex.lock();  // every shard busy: wait for this thread's own
+    return home;
 }
 
 std::uint64_t CoreState::placed_size(const BlockData& b) const noexcept {
@@ -325,7 +340,7 @@ bool allocate_dedicated(CoreState& s, DeviceRef device, std::uint32_t t, const R
 bool allocate_in_pool(CoreState& s, DeviceRef device, std::uint32_t t, Pool& pool, std::uint64_t size,
                       std::uint64_t alignment, bool granular, const Request& r, BlockData& out, AllocationError& error) {
     const TypeState& ts = s.types[t];
-    std::lock_guard lock(pool.mutex);
+    std::lock_guard lock(pool.mutex, std::adopt_lock);  // locked by lock_pool
     Placement p;
     if (!pool.place(size, alignment, p)) {
         // A new chunk. On out-of-memory or over-budget, smaller chunks are tried,
@@ -404,7 +419,7 @@ bool allocate_in_type(CoreState& s, DeviceRef device, std::uint32_t t, const Req
         slot = choose_slot(s, ts, r, size, alignment, false);
         if (slot == slot_dedicated) return false;
     }
-    Pool* pool = s.pool(t, slot);
+    Pool* pool = s.lock_pool(t, slot);  // locked: allocate_in_pool adopts the lock
     if (pool == nullptr) return (error = AllocationError{AllocationErrorKind::out_of_host_memory}), false;
     return allocate_in_pool(s, device, t, *pool, size, alignment, granular, r, out, error);
 }

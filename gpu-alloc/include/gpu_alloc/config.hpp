@@ -30,7 +30,7 @@ constexpr const char* to_string(StrategyKind k) noexcept {
 }
 
 /// Most pool shards per memory type (Config::pool_shards).
-inline constexpr std::uint32_t max_pool_shards = 8;
+inline constexpr std::uint32_t max_pool_shards = 16;
 
 /// The default policy routes each request by size and usage (see docs/policy.md);
 /// the others force one strategy for every request, to compare them.
@@ -73,12 +73,12 @@ struct Config {
     /// Empty chunks kept per pool for reuse (hysteresis); never kept while over budget.
     std::uint32_t spare_chunks = 1;
     StrategyPolicy policy = StrategyPolicy::automatic;
-    /// Sets of pools per memory type, 1 to max_pool_shards. Each thread allocates
-    /// from shard (thread number % pool_shards), so threads do not queue on one lock
-    /// (with one shard, 2 threads ran at 0.92x one thread's throughput on the churn
-    /// benchmark). A single thread uses one shard only; more threads may hold up to
-    /// one partly used chunk per shard and pool.
-    std::uint32_t pool_shards = 4;
+    /// Most sets of pools per memory type, 1 to max_pool_shards. Threads share the
+    /// first until they collide on its lock; a thread that finds its shard taken
+    /// moves to the first free one (made on first use) and stays there. One thread
+    /// uses one shard; each shard in use may hold one partly used chunk per pool,
+    /// so fewer shards mean fewer device objects and more waiting under contention.
+    std::uint32_t pool_shards = 8;
     /// Record every live block (name, offset, size) for dump_json and snapshots.
     /// Costs a hash-map insert and erase per allocation; off by default.
     bool track_blocks = false;

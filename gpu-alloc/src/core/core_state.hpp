@@ -3,7 +3,8 @@
 // statistics.cpp (statistics, snapshots, the JSON dump) and defragmenter.cpp.
 //
 // Locks, outermost first (docs/architecture.md):
-//   pool->mutex        one pool's chunks and strategy state, and its counters' writes;
+//   pool->mutex        one pool's chunks and strategy state, and its counters' writes
+//                      (a PoolLock: spins briefly, then sleeps);
 //   type.create_mutex  making a pool on first use (never held with a pool lock);
 //   objects_mutex      device-object counters, budgets and the object limit: held
 //                      for a few instructions, never across a device call;
@@ -112,10 +113,14 @@ public:
     std::atomic<std::uint64_t> next_chunk_id{1};
     mutable std::atomic<std::uint64_t> misuse_count{0};
 
-    /// This thread's shard.
-    std::uint32_t current_shard() const noexcept;
-    /// The pool of (type, slot) for this thread, made on first use; null when out of host memory.
-    Pool* pool(std::uint32_t type, PoolSlot slot);
+    /// The pool of (type, slot, shard), made on first use; null when out of host memory.
+    Pool* pool(std::uint32_t type, PoolSlot slot, std::uint32_t shard = 0);
+    /// A pool of (type, slot) for this thread, returned locked; null when out of
+    /// host memory. Threads share shard 0 until they collide: a thread that finds
+    /// its shard's lock taken tries the other shards' and keeps the first free one
+    /// (making it on first use), so one thread uses one set of chunks and many
+    /// threads spread only as far as they contend.
+    Pool* lock_pool(std::uint32_t type, PoolSlot slot);
     /// Calls f(Pool&) for every pool made so far.
     template <class F>
     void for_each_pool(std::uint32_t type, F&& f) const {

@@ -20,6 +20,7 @@
 #include <gpu_alloc/config.hpp>
 
 #include "chunk.hpp"
+#include "pool_lock.hpp"
 
 namespace gpu_alloc::detail {
 
@@ -81,7 +82,7 @@ public:
     CoreState* const owner;
     const StrategyKind kind;
     const std::uint32_t memory_type;
-    std::mutex mutex;
+    PoolLock mutex;  ///< short sections: spins, then sleeps (pool_lock.hpp)
     PoolCounters counters;
 
     // Everything below: the pool's lock held.
