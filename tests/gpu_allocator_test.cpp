@@ -147,6 +147,35 @@ TEST_F(Fixture, WhenNoChunkFitsTheBudgetAnObjectOfTheRequestsSizeIsTried) {
     release(*a, blocks);
 }
 
+TEST_F(Fixture, PreferredDedicatedFallsBackToAChunkWithRoom) {
+    // Near the budget a dedicated object cannot be had, but the existing chunk
+    // has room: "preferred" is sub-allocated there (as VMA does), "required" fails.
+    config.over_budget = OverBudgetPolicy::fail;
+    auto a = make();
+    std::vector<Block> blocks;
+    auto first = a->allocate(device, buffer(64 * KiB));
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->memory_type(), 0u);
+    blocks.push_back(std::move(*first));
+    const std::uint64_t reserved = a->heap_budget(0).usage;
+    device.set_heap_budget(0, reserved + 256 * KiB);  // no room for a 1 MiB object
+    Request preferred = buffer(1 * MiB);
+    preferred.memory_types = 1u << 0;
+    preferred.dedicated = DedicatedHint::preferred;
+    Request required = preferred;
+    required.dedicated = DedicatedHint::required;
+    auto r = a->allocate(device, required);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, AllocationErrorKind::over_budget);
+    auto p = a->allocate(device, preferred);
+    ASSERT_TRUE(p) << to_string(p.error());
+    EXPECT_FALSE(p->is_dedicated());
+    EXPECT_EQ(p->memory(), blocks[0].memory());
+    EXPECT_EQ(a->heap_budget(0).usage, reserved);
+    blocks.push_back(std::move(*p));
+    release(*a, blocks);
+}
+
 TEST_F(Fixture, DedicatedFallbackRechecksTheBudget) {
     // VMA issue #278: the dedicated path skipped the budget check.
     config.over_budget = OverBudgetPolicy::fail;
