@@ -123,27 +123,13 @@ Pool* CoreState::pool(std::uint32_t t, PoolSlot slot, std::uint32_t shard) {
 }
 
 Pool* CoreState::lock_pool(std::uint32_t t, PoolSlot slot) {
-    // The shard this thread last got without waiting (any allocator's: a hint only).
-    thread_local std::uint32_t preferred = 0;
-    const std::uint32_t shards = slot == slot_dedicated ? 1 : shard_count;
-    const std::uint32_t first = preferred % shards;
-    Pool* home = pool(t, slot, first);
-    if (home == nullptr) return nullptr;
-    if (shards == 1) {
-        home->mutex.lock();
-        return home;
-    }
-    if (home->mutex.try_lock()) return home;
-    for (std::uint32_t i = 1; i < shards; ++i) {
-        const std::uint32_t k = (first + i) % shards;
-        Pool* other = pool(t, slot, k);
-        if (other != nullptr && other->mutex.try_lock()) {
-            preferred = k;
-            return other;
-        }
-    }
-    home->mutex.lock();  // every shard busy: wait for this thread's own
-    return home;
+    // Threads are numbered in the order they first allocate (from any allocator).
+    static std::atomic<std::uint32_t> threads_seen{0};
+    thread_local const std::uint32_t thread_number = threads_seen.fetch_add(1, std::memory_order_relaxed);
+    const std::uint32_t shard = slot == slot_dedicated || shard_count == 1 ? 0 : thread_number % shard_count;
+    Pool* p = pool(t, slot, shard);
+    if (p != nullptr) p->mutex.lock();
+    return p;
 }
 
 std::uint64_t CoreState::placed_size(const BlockData& b) const noexcept {

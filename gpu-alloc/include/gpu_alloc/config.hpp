@@ -73,12 +73,12 @@ struct Config {
     /// Empty chunks kept per pool for reuse (hysteresis); never kept while over budget.
     std::uint32_t spare_chunks = 1;
     StrategyPolicy policy = StrategyPolicy::automatic;
-    /// Most sets of pools per memory type, 1 to max_pool_shards. Threads share the
-    /// first until they collide on its lock; a thread that finds its shard taken
-    /// moves to the first free one (made on first use) and stays there. One thread
-    /// uses one shard; each shard in use may hold one partly used chunk per pool,
-    /// so fewer shards mean fewer device objects and more waiting under contention.
-    std::uint32_t pool_shards = 8;
+    /// Sets of pools per memory type, 1 to max_pool_shards, each made on first use.
+    /// Thread n allocates from shard n % pool_shards (threads numbered in the order
+    /// they first allocate), so threads on different shards never meet on a lock.
+    /// A single thread uses one shard; each shard in use may hold one partly used
+    /// chunk per pool, so more shards mean more device objects with many threads.
+    std::uint32_t pool_shards = 4;
     /// Record every live block (name, offset, size) for dump_json and snapshots.
     /// Costs a hash-map insert and erase per allocation; off by default.
     bool track_blocks = false;

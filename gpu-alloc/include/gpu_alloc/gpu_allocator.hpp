@@ -18,8 +18,8 @@
 // the core library (detail/allocator_core.hpp; docs/architecture.md).
 //
 // Thread safety: every member function may be called from any thread at once.
-// Each (memory type, strategy) pool has its own lock, made on first use, and up
-// to Config::pool_shards copies of it, taken by threads that collide on a lock;
+// Each (memory type, strategy) pool has its own lock, made on first use, and
+// Config::pool_shards copies of it, one per thread (modulo the count);
 // device memory objects are counted under one small lock taken only when one is
 // created or destroyed. A MemoryBlock itself is used by one thread at a time.
 //

@@ -115,11 +115,9 @@ public:
 
     /// The pool of (type, slot, shard), made on first use; null when out of host memory.
     Pool* pool(std::uint32_t type, PoolSlot slot, std::uint32_t shard = 0);
-    /// A pool of (type, slot) for this thread, returned locked; null when out of
-    /// host memory. Threads share shard 0 until they collide: a thread that finds
-    /// its shard's lock taken tries the other shards' and keeps the first free one
-    /// (making it on first use), so one thread uses one set of chunks and many
-    /// threads spread only as far as they contend.
+    /// This thread's pool of (type, slot), returned locked; null when out of host
+    /// memory. Thread n uses shard n % pool_shards (threads numbered in the order
+    /// they first allocate), so threads on different shards never meet on a lock.
     Pool* lock_pool(std::uint32_t type, PoolSlot slot);
     /// Calls f(Pool&) for every pool made so far.
     template <class F>
